@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { configSchema, type Config } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type RawObject = Record<string, unknown>;
+
+/** Environment variables that override the file, for what operators change most. */
+const environmentOverrides: Array<{ name: string; path: string[]; convert?: (value: string) => unknown }> = [
+  { name: 'PORT', path: ['http', 'port'] },
+  { name: 'HOST', path: ['http', 'host'] },
+  { name: 'ISSUER', path: ['issuer'] },
+  { name: 'LOG_LEVEL', path: ['logLevel'] },
+  { name: 'DATA_DIR', path: ['dataDir'] },
+  { name: 'JWKS_FILE', path: ['keys', 'jwksFile'] },
+  { name: 'DPOP_NONCE_SECRET', path: ['dpop', 'nonceSecret'] },
+  { name: 'DPOP_REQUIRE_NONCE', path: ['dpop', 'requireNonce'], convert: (value) => value === 'true' || value === '1' },
+];
+
+function isObject(value: unknown): value is RawObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function setPath(raw: RawObject, path: string[], value: unknown): void {
+  let node = raw;
+  for (const key of path.slice(0, -1)) {
+    const child = node[key];
+    node = isObject(child) ? child : (node[key] = {}) as RawObject;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+export const defaultConfigFile = 'config/default.json';
+
+/** Reads the config file named by CONFIG_FILE (or config/default.json), applies env overrides, validates. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const file = env.CONFIG_FILE || defaultConfigFile;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`config: cannot read ${file}: ${(error as Error).message}`);
+  }
+  if (!isObject(raw)) throw new ConfigError(`config: ${file} must hold a JSON object`);
+  for (const { name, path, convert } of environmentOverrides) {
+    const value = env[name];
+    if (value !== undefined && value !== '') setPath(raw, path, convert ? convert(value) : value);
+  }
+  return parseConfig(raw, file);
+}
+
+/** Validates a raw config object; the error names each offending field by its path. */
+export function parseConfig(raw: unknown, source = 'config'): Config {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    throw new ConfigError(`invalid configuration in ${source}:\n${formatIssues(result.error)}`);
+  }
+  return result.data;
+}
+
+function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `  - ${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .join('\n');
+}

@@ -1,0 +1,140 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration schema. Server settings are camelCase; client and user entries use
+ * the registered metadata names (RFC 7591, OpenID Connect) so they read like registrations.
+ * Defaults are documented here, where they are defined.
+ */
+
+const issuerUrl = z
+  .string()
+  .url()
+  .refine((value) => {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && !url.search && !url.hash;
+  }, 'must be an http(s) URL without query or fragment')
+  // One canonical form: no trailing slash, so `${issuer}/token` is the endpoint URL.
+  .transform((value) => value.replace(/\/+$/, ''));
+
+export const dpopAlgorithms = ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'EdDSA', 'Ed25519'] as const;
+
+const clientSchema = z
+  .object({
+    client_id: z.string().min(1).max(200),
+    client_name: z.string().optional(),
+    /** Hash of the client secret, made with `npm run hash-secret` (never the secret itself). */
+    client_secret_hash: z.string().min(1).optional(),
+    token_endpoint_auth_method: z
+      .enum(['client_secret_basic', 'client_secret_post', 'none'])
+      .default('client_secret_basic'),
+    grant_types: z
+      .array(z.enum(['client_credentials', 'authorization_code', 'refresh_token']))
+      .default(['client_credentials']),
+    /** Space-separated scopes the client may ask for. */
+    scope: z.string().default(''),
+    /** RFC 9449 §5.2: when true, token requests without a DPoP proof are refused. */
+    dpop_bound_access_tokens: z.boolean().default(false),
+    /** Require a server-provided DPoP nonce from this client (RFC 9449 §8), even when not required globally. */
+    dpop_require_nonce: z.boolean().default(false),
+    /** May call the introspection endpoint (RFC 7662 §2.1: callers must be authorised). */
+    introspection_allowed: z.boolean().default(false),
+    redirect_uris: z.array(z.string().url()).default([]),
+    post_logout_redirect_uris: z.array(z.string().url()).default([]),
+    /** Browser origins allowed by CORS; defaults to the origins of redirect_uris. */
+    allowed_cors_origins: z.array(z.string().url()).optional(),
+    /** Skip the consent page for this client. */
+    first_party: z.boolean().default(false),
+  })
+  .superRefine((client, ctx) => {
+    if (client.token_endpoint_auth_method !== 'none' && !client.client_secret_hash) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['client_secret_hash'],
+        message: `required for token_endpoint_auth_method ${client.token_endpoint_auth_method}`,
+      });
+    }
+    if (client.token_endpoint_auth_method === 'none' && client.grant_types.includes('client_credentials')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['grant_types'],
+        message: 'a public client (token_endpoint_auth_method none) cannot use client_credentials',
+      });
+    }
+  });
+
+export const configSchema = z
+  .object({
+    /** Public issuer URL; endpoint URLs and every expected DPoP `htu` derive from it, never from request headers. */
+    issuer: issuerUrl.default('http://localhost:8080/oidc'),
+    http: z
+      .object({
+        port: z.coerce.number().int().min(0).max(65535).default(8080),
+        host: z.string().default('0.0.0.0'),
+        /** Largest accepted request body, in bytes. */
+        bodyLimit: z.number().int().positive().default(64 * 1024),
+      })
+      .default({ port: 8080, host: '0.0.0.0', bodyLimit: 64 * 1024 }),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Where generated signing keys and the generated nonce secret are kept across restarts. */
+    dataDir: z.string().default('./data'),
+    keys: z
+      .object({
+        /** A JWK set file with private signing keys (each with kid and alg). Without it, keys are generated once into dataDir. */
+        jwksFile: z.string().optional(),
+        /** Algorithm of a generated key. */
+        algorithm: z.enum(['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA']).default('ES256'),
+      })
+      .default({ algorithm: 'ES256' }),
+    accessToken: z
+      .object({
+        ttlSeconds: z.number().int().min(30).max(86_400).default(600),
+        /** `aud` of access tokens (RFC 9068 §3); defaults to the issuer, whose profile endpoint is the resource. */
+        audience: z.string().optional(),
+      })
+      .default({ ttlSeconds: 600 }),
+    dpop: z
+      .object({
+        /** Proof algorithms accepted; asymmetric only (RFC 9449 §11.6). */
+        algs: z.array(z.enum(dpopAlgorithms)).min(1).default(['ES256', 'ES384', 'PS256', 'EdDSA', 'Ed25519']),
+        /** How old a proof's `iat` may be, in seconds (RFC 9449 §11.1). */
+        maxAgeSeconds: z.number().int().min(1).max(600).default(60),
+        /** How far in the future a proof's `iat` may be, for clock skew. */
+        maxFutureSeconds: z.number().int().min(0).max(300).default(5),
+        /** Longer `jti` values are refused (RFC 9449 §11.1, memory exhaustion). */
+        jtiMaxLength: z.number().int().min(16).max(4096).default(256),
+        /** Require a server nonce in every proof (RFC 9449 §8, §9). */
+        requireNonce: z.boolean().default(false),
+        /** Secret for the stateless nonce MAC; every instance must share it. Generated into dataDir when absent. */
+        nonceSecret: z.string().min(32).optional(),
+        /** A nonce is valid for the current and the previous step of this length. */
+        nonceStepSeconds: z.number().int().min(10).max(3600).default(60),
+        /** Bound of the in-memory replay cache; when full of live entries, requests fail closed. */
+        replayCacheMaxEntries: z.number().int().min(100).default(100_000),
+        /** Bound of the imported-proof-key cache. */
+        keyCacheMaxEntries: z.number().int().min(1).default(1000),
+      })
+      .default({
+        algs: ['ES256', 'ES384', 'PS256', 'EdDSA', 'Ed25519'],
+        maxAgeSeconds: 60,
+        maxFutureSeconds: 5,
+        jtiMaxLength: 256,
+        requireNonce: false,
+        nonceStepSeconds: 60,
+        replayCacheMaxEntries: 100_000,
+        keyCacheMaxEntries: 1000,
+      }),
+    clients: z.array(clientSchema).default([]),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    config.clients.forEach((client, index) => {
+      if (seen.has(client.client_id)) {
+        ctx.addIssue({ code: 'custom', path: ['clients', index, 'client_id'], message: `duplicate client_id ${client.client_id}` });
+      }
+      seen.add(client.client_id);
+    });
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type ClientConfig = z.infer<typeof clientSchema>;

@@ -1,0 +1,222 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
+import { OAuthError } from '../oauth/errors.js';
+import type { Clock, ReplayCache } from '../stores/ports.js';
+import { normalizeHtu } from './htu.js';
+import type { DpopNonces, NoncePurpose } from './nonce.js';
+import { accessTokenHash, jwkThumbprint } from './thumbprint.js';
+
+/** Every check of RFC 9449 §4.3, in one place, used by every route that takes a proof. */
+
+type ProofKey = Exclude<Awaited<ReturnType<typeof importJWK>>, Uint8Array>;
+
+export interface DpopVerifierSettings {
+  algorithms: readonly string[];
+  maxAgeSeconds: number;
+  maxFutureSeconds: number;
+  jtiMaxLength: number;
+  keyCacheMaxEntries: number;
+}
+
+export interface DpopVerifierDeps {
+  replayCache: ReplayCache;
+  nonces: DpopNonces;
+  clock: Clock;
+}
+
+export interface DpopProofRequest {
+  /** The single `DPoP` header value (see `singleDpopHeader`). */
+  proof: string;
+  /** HTTP method of the request. */
+  method: string;
+  /** The URL the proof must name, built from the configured issuer, already normalised. */
+  expectedHtu: string;
+  /** Where the nonce would have come from: the token endpoint or a protected resource. */
+  noncePurpose: NoncePurpose;
+  requireNonce: boolean;
+  /** At a protected resource: the access token, whose hash the proof must carry in `ath`. */
+  accessToken?: string;
+}
+
+export interface VerifiedDpopProof {
+  /** RFC 7638 thumbprint of the proof key. */
+  jkt: string;
+  jti: string;
+  iat: number;
+}
+
+export type DpopFailureReason =
+  | 'missing' | 'multiple' | 'malformed' | 'typ' | 'alg' | 'jwk' | 'signature' | 'jti' | 'htm' | 'htu'
+  | 'iat' | 'nonce' | 'ath' | 'replay';
+
+/** A proof is small; anything far larger is refused before parsing. */
+const maxProofLength = 8192;
+/** `token68` (RFC 7235 §2.1), of which a compact JWS is a subset. */
+const token68 = /^[A-Za-z0-9\-._~+/]+=*$/;
+const privateJwkMembers = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
+
+function invalidProof(reason: DpopFailureReason, description: string, logDetail?: Record<string, unknown>): OAuthError {
+  return new OAuthError('invalid_dpop_proof', description, { reason, logDetail });
+}
+
+/**
+ * §4.3 check 1: not more than one DPoP header field. `values` are all the field values the
+ * request carried; a proxy may have joined two fields with ", ", which no JWT contains.
+ * Returns undefined when there is none.
+ */
+export function singleDpopHeader(values: readonly string[]): string | undefined {
+  if (values.length === 0) return undefined;
+  if (values.length > 1 || values[0]!.includes(',')) {
+    throw invalidProof('multiple', 'more than one DPoP header');
+  }
+  return values[0]!.trim();
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+export class DpopProofVerifier {
+  /** Imported proof keys by alg and thumbprint: importing costs more than verifying. */
+  private readonly keyCache = new Map<string, ProofKey>();
+  private readonly algorithms: ReadonlySet<string>;
+
+  constructor(
+    private readonly settings: DpopVerifierSettings,
+    private readonly deps: DpopVerifierDeps,
+  ) {
+    this.algorithms = new Set(settings.algorithms);
+  }
+
+  get supportedAlgorithms(): readonly string[] {
+    return this.settings.algorithms;
+  }
+
+  async verify(request: DpopProofRequest): Promise<VerifiedDpopProof> {
+    const { proof } = request;
+    // §4.3 check 2: a single well-formed JWT.
+    if (proof.length === 0 || proof.length > maxProofLength || !token68.test(proof) || proof.split('.').length !== 3) {
+      throw invalidProof('malformed', 'DPoP proof is not a well-formed JWT');
+    }
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    try {
+      header = decodeProtectedHeader(proof);
+    } catch {
+      throw invalidProof('malformed', 'DPoP proof header cannot be decoded');
+    }
+    // Checks 4 and 5: typ (§11.5, against JWT swapping) and an allowed asymmetric alg (§11.6).
+    if (header.typ !== 'dpop+jwt') throw invalidProof('typ', 'DPoP proof typ must be dpop+jwt');
+    const alg = header.alg;
+    if (typeof alg !== 'string' || !this.algorithms.has(alg)) {
+      throw invalidProof('alg', 'DPoP proof alg is not supported');
+    }
+    const jwk = header.jwk;
+    // Check 7: the jwk is a public key.
+    if (!isObject(jwk) || jwk.kty === 'oct' || privateJwkMembers.some((member) => member in jwk)) {
+      throw invalidProof('jwk', 'DPoP proof jwk must be a public key');
+    }
+    const { jkt, key } = await this.importProofKey(jwk as JWK, alg);
+
+    // Check 6: the signature verifies with the jwk.
+    let payloadBytes: Uint8Array;
+    try {
+      ({ payload: payloadBytes } = await compactVerify(proof, key, { algorithms: [alg] }));
+    } catch {
+      throw invalidProof('signature', 'DPoP proof signature is invalid');
+    }
+    let claims: unknown;
+    try {
+      claims = JSON.parse(Buffer.from(payloadBytes).toString('utf8'));
+    } catch {
+      throw invalidProof('malformed', 'DPoP proof payload is not JSON');
+    }
+    if (!isObject(claims)) throw invalidProof('malformed', 'DPoP proof payload is not a JSON object');
+
+    // Check 3: required claims, well typed.
+    const { jti, htm, htu, iat } = claims;
+    if (typeof jti !== 'string' || jti.length === 0) throw invalidProof('jti', 'DPoP proof jti is missing');
+    if (jti.length > this.settings.jtiMaxLength) throw invalidProof('jti', 'DPoP proof jti is too long');
+    if (typeof htm !== 'string') throw invalidProof('htm', 'DPoP proof htm is missing');
+    if (typeof htu !== 'string') throw invalidProof('htu', 'DPoP proof htu is missing');
+    // A fractional iat (e.g. 1659156608.74) is a legal NumericDate.
+    if (typeof iat !== 'number' || !Number.isFinite(iat)) throw invalidProof('iat', 'DPoP proof iat is missing');
+
+    // Check 8: htm.
+    if (htm !== request.method) {
+      throw invalidProof('htm', 'DPoP proof htm does not match the request method', { expected: request.method, received: htm });
+    }
+    // Check 9: htu, normalised, without query and fragment.
+    if (normalizeHtu(htu) !== request.expectedHtu) {
+      throw invalidProof('htu', 'DPoP proof htu does not match the request URL', {
+        expected: request.expectedHtu,
+        received: htu.slice(0, 512),
+      });
+    }
+    // Check 11: created recently (§11.1).
+    const nowSeconds = this.deps.clock() / 1000;
+    if (iat < nowSeconds - this.settings.maxAgeSeconds || iat > nowSeconds + this.settings.maxFutureSeconds) {
+      throw invalidProof('iat', 'DPoP proof iat is outside the acceptance window', {
+        iat,
+        now: Math.floor(nowSeconds),
+      });
+    }
+    // Check 10 and §11.3: a nonce, once required, must be there and be ours; a nonce given
+    // when not required must still be valid.
+    const { nonce } = claims;
+    if (nonce !== undefined || request.requireNonce) {
+      const valid = typeof nonce === 'string' && this.deps.nonces.verify(request.noncePurpose, jkt, nonce);
+      if (!valid) {
+        throw new OAuthError(
+          'use_dpop_nonce',
+          nonce === undefined ? 'Authorization server requires nonce in DPoP proof' : 'DPoP proof nonce is invalid or stale',
+          { reason: 'nonce', dpopNonce: this.deps.nonces.issue(request.noncePurpose, jkt) },
+        );
+      }
+    }
+    // Check 12: ath binds the proof to the access token it travels with.
+    if (request.accessToken !== undefined) {
+      const { ath } = claims;
+      if (typeof ath !== 'string' || !safeEqual(ath, accessTokenHash(request.accessToken))) {
+        throw invalidProof('ath', 'DPoP proof ath does not match the access token');
+      }
+    }
+    // Last, so that invalid proofs never fill the cache: each (key, jti) is accepted once in the window.
+    const replayKey = createHash('sha256').update(jkt).update('\n').update(jti).digest('base64url');
+    const windowMs = (this.settings.maxAgeSeconds + this.settings.maxFutureSeconds) * 1000;
+    if (!(await this.deps.replayCache.claim(replayKey, windowMs))) {
+      throw invalidProof('replay', 'DPoP proof has already been used');
+    }
+    return { jkt, jti, iat };
+  }
+
+  private async importProofKey(jwk: JWK, alg: string): Promise<{ jkt: string; key: ProofKey }> {
+    let jkt: string;
+    try {
+      jkt = await jwkThumbprint(jwk);
+    } catch {
+      throw invalidProof('jwk', 'DPoP proof jwk is not a valid key');
+    }
+    const cacheKey = `${alg}.${jkt}`;
+    let key = this.keyCache.get(cacheKey);
+    if (!key) {
+      try {
+        const imported = await importJWK(jwk, alg);
+        if (imported instanceof Uint8Array) throw new Error('symmetric key');
+        key = imported;
+      } catch {
+        throw invalidProof('jwk', 'DPoP proof jwk does not fit its alg');
+      }
+      if (this.keyCache.size >= this.settings.keyCacheMaxEntries) {
+        this.keyCache.delete(this.keyCache.keys().next().value!);
+      }
+      this.keyCache.set(cacheKey, key);
+    }
+    return { jkt, key };
+  }
+}

@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import type { ClientCredentialsInput } from '../../oauth/client-auth.js';
+import type { IntrospectionResponse } from '../../oauth/introspection.js';
+import { formBodySchema, requireFormBody, type FormParams } from '../form.js';
+
+export function registerIntrospectionRoute(
+  app: FastifyInstance,
+  deps: {
+    path: string;
+    introspect: (request: { params: FormParams; credentials: ClientCredentialsInput }) => Promise<IntrospectionResponse>;
+  },
+): void {
+  app.post<{ Body: FormParams }>(
+    deps.path,
+    { schema: { body: formBodySchema() }, preValidation: requireFormBody },
+    async (request, reply) => {
+      const response = await deps.introspect({
+        params: request.body,
+        credentials: {
+          authorization: request.headers.authorization,
+          clientId: request.body.client_id,
+          clientSecret: request.body.client_secret,
+        },
+      });
+      reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+      return response;
+    },
+  );
+}

@@ -1,0 +1,31 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ResourceAccess, ResourceRequest } from '../../oauth/protected-resource.js';
+import type { AccessTokenClaims } from '../../tokens/access-token.js';
+import { headerValues } from '../headers.js';
+
+/** The OpenID Connect userinfo endpoint, GET and POST (OIDC Core §5.3), as a DPoP protected resource. */
+export function registerProfileRoute(
+  app: FastifyInstance,
+  deps: {
+    path: string;
+    authorize: (request: ResourceRequest) => Promise<ResourceAccess>;
+    claimsFor: (token: AccessTokenClaims) => Promise<Record<string, unknown>>;
+  },
+): void {
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const query = request.query as Record<string, unknown> | undefined;
+    const body = request.body as Record<string, unknown> | undefined;
+    const access = await deps.authorize({
+      method: request.method,
+      authorizationHeaders: headerValues(request, 'authorization'),
+      dpopHeaders: headerValues(request, 'dpop'),
+      tokenInParameters: query?.access_token !== undefined || (typeof body === 'object' && body?.access_token !== undefined),
+    });
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+    if (access.dpopNonce) reply.header('dpop-nonce', access.dpopNonce);
+    return deps.claimsFor(access.claims);
+  };
+  const options = { config: { protectedResource: true } };
+  app.get(deps.path, options, handler);
+  app.post(deps.path, options, handler);
+}

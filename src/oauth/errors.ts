@@ -1,0 +1,88 @@
+/**
+ * The one error type of the protocol layer. Protocol code throws it with the RFC error code
+ * and a machine-readable `reason`; the HTTP edge (src/http/error-handler.ts) turns it into a
+ * status, a JSON body and headers. Protocol code never picks a status, except where an RFC
+ * says so (`status`), such as 503 when a store cannot answer.
+ */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'access_denied'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
+  | 'unsupported_token_type'
+  | 'unsupported_response_type'
+  | 'login_required'
+  | 'consent_required'
+  | 'interaction_required'
+  | 'server_error'
+  | 'temporarily_unavailable';
+
+export interface OAuthErrorOptions {
+  /** Why, for logs and metrics: htm, htu, iat, replay, nonce, ath, jkt, alg, typ, signature, ... */
+  reason?: string;
+  /** A fresh nonce to send back in the `DPoP-Nonce` header. */
+  dpopNonce?: string;
+  /** Extra structured detail for the log line only (e.g. expected vs received htu). Never sent. */
+  logDetail?: Record<string, unknown>;
+  /** Status override, only where an RFC asks for one. */
+  status?: number;
+  /** The client used HTTP Basic authentication: a 401 must challenge with `Basic` (RFC 6749 §5.2). */
+  basicChallenge?: boolean;
+  /**
+   * At a protected resource: the scheme the client should use next (RFC 6750 §3, RFC 9449 §7.1).
+   * 'none' means no usable credentials were presented: every scheme is offered, without error.
+   */
+  challenge?: ResourceChallenge | undefined;
+}
+
+export type ResourceChallenge = 'DPoP' | 'Bearer' | 'none';
+
+export class OAuthError extends Error {
+  readonly code: OAuthErrorCode;
+  readonly reason: string | undefined;
+  readonly dpopNonce: string | undefined;
+  readonly logDetail: Record<string, unknown> | undefined;
+  readonly status: number | undefined;
+  readonly basicChallenge: boolean;
+  readonly challenge: ResourceChallenge | undefined;
+
+  constructor(code: OAuthErrorCode, description: string, options: OAuthErrorOptions = {}) {
+    super(description);
+    this.name = 'OAuthError';
+    this.code = code;
+    this.reason = options.reason;
+    this.dpopNonce = options.dpopNonce;
+    this.logDetail = options.logDetail;
+    this.status = options.status;
+    this.basicChallenge = options.basicChallenge ?? false;
+    this.challenge = options.challenge;
+  }
+
+  private with(changes: OAuthErrorOptions): OAuthError {
+    return new OAuthError(this.code, this.message, {
+      reason: this.reason,
+      dpopNonce: this.dpopNonce,
+      logDetail: this.logDetail,
+      status: this.status,
+      basicChallenge: this.basicChallenge,
+      challenge: this.challenge,
+      ...changes,
+    });
+  }
+
+  /** The same error, to be answered with a challenge for `challenge` at a protected resource. */
+  withChallenge(challenge: ResourceChallenge): OAuthError {
+    return this.with({ challenge });
+  }
+}
+
+export function isOAuthError(value: unknown): value is OAuthError {
+  return value instanceof OAuthError;
+}

@@ -1,0 +1,24 @@
+import type { IssuedAccessToken, AccessTokenGrant } from '../../tokens/access-token.js';
+import { grantScopes } from '../scopes.js';
+import type { GrantHandler } from './grant.js';
+
+/** RFC 6749 §4.4: the client acts for itself, so `sub` is its client_id (RFC 9068 §2.2). */
+export function clientCredentialsGrant(deps: {
+  issueAccessToken: (grant: AccessTokenGrant) => Promise<IssuedAccessToken>;
+}): GrantHandler {
+  return async ({ client, params, dpop }) => {
+    const scopes = grantScopes(params.scope, client.scopes);
+    const issued = await deps.issueAccessToken({
+      subject: client.client_id,
+      clientId: client.client_id,
+      scope: scopes.join(' '),
+      jkt: dpop?.jkt,
+    });
+    return {
+      access_token: issued.token,
+      token_type: issued.tokenType,
+      expires_in: issued.expiresIn,
+      ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
+    };
+  };
+}

@@ -1,0 +1,22 @@
+import type { VerifiedDpopProof } from '../../dpop/verify-proof.js';
+import type { Client } from '../clients.js';
+
+/** What every grant handler receives: an authenticated client and, when sent, a verified proof. */
+export interface GrantRequest {
+  client: Client;
+  params: Readonly<Record<string, string | undefined>>;
+  /** The verified DPoP proof: the issued access token is bound to its key. */
+  dpop: VerifiedDpopProof | undefined;
+}
+
+/** RFC 6749 §5.1 successful response. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'DPoP' | 'Bearer';
+  expires_in: number;
+  scope?: string;
+  refresh_token?: string;
+  id_token?: string;
+}
+
+export type GrantHandler = (request: GrantRequest) => Promise<TokenResponse>;

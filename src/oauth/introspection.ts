@@ -1,0 +1,55 @@
+import type { AccessTokenClaims } from '../tokens/access-token.js';
+import { authenticateClient, type ClientCredentialsInput } from './client-auth.js';
+import type { ClientRegistry } from './clients.js';
+import { OAuthError } from './errors.js';
+
+/** RFC 7662 response; for a DPoP-bound token `token_type` is "DPoP" and `cnf.jkt` is at the top level (RFC 9449 §6.2). */
+export type IntrospectionResponse =
+  | { active: false }
+  | {
+      active: true;
+      token_type: 'DPoP' | 'Bearer';
+      scope: string;
+      client_id: string;
+      sub: string;
+      aud: string;
+      iss: string;
+      exp: number;
+      iat: number;
+      jti: string;
+      cnf?: { jkt: string };
+    };
+
+export async function introspectToken(
+  request: { params: Readonly<Record<string, string | undefined>>; credentials: ClientCredentialsInput },
+  deps: { clients: ClientRegistry; verifyAccessToken: (token: string) => Promise<AccessTokenClaims> },
+): Promise<IntrospectionResponse> {
+  // RFC 7662 §2.1: callers must be authorised, against token scanning.
+  const caller = await authenticateClient(request.credentials, deps.clients);
+  if (!caller.introspection_allowed) {
+    throw new OAuthError('unauthorized_client', 'client may not use the introspection endpoint', { reason: 'introspection' });
+  }
+  const token = request.params.token;
+  if (!token) throw new OAuthError('invalid_request', 'token is required', { reason: 'token' });
+  let claims: AccessTokenClaims;
+  try {
+    claims = await deps.verifyAccessToken(token);
+  } catch (error) {
+    // §2.2: unknown, expired, malformed and revoked tokens are all just inactive.
+    if (error instanceof OAuthError) return { active: false };
+    throw error;
+  }
+  return {
+    active: true,
+    token_type: claims.cnf?.jkt ? 'DPoP' : 'Bearer',
+    scope: claims.scope,
+    client_id: claims.client_id,
+    sub: claims.sub,
+    aud: claims.aud,
+    iss: claims.iss,
+    exp: claims.exp,
+    iat: claims.iat,
+    jti: claims.jti,
+    ...(claims.cnf?.jkt ? { cnf: { jkt: claims.cnf.jkt } } : {}),
+  };
+}

@@ -1,0 +1,106 @@
+import type { DpopNonces } from '../dpop/nonce.js';
+import { singleDpopHeader, type DpopProofVerifier } from '../dpop/verify-proof.js';
+import type { AccessTokenClaims } from '../tokens/access-token.js';
+import type { ClientRegistry } from './clients.js';
+import { OAuthError } from './errors.js';
+
+/**
+ * Access to a protected resource (the profile endpoint): RFC 6750 for Bearer tokens,
+ * RFC 9449 §7 for DPoP. Returns the verified token claims, or throws an OAuthError whose
+ * `challenge` says which scheme the client should use.
+ */
+export interface ResourceRequest {
+  method: string;
+  /** All Authorization header values as received. */
+  authorizationHeaders: readonly string[];
+  dpopHeaders: readonly string[];
+  /** True when the query or body carries `access_token`: refused (RFC 9700 §2.1), only the header is accepted. */
+  tokenInParameters: boolean;
+}
+
+export interface ResourceDeps {
+  verifier: DpopProofVerifier;
+  nonces: DpopNonces;
+  clients: ClientRegistry;
+  verifyAccessToken: (token: string) => Promise<AccessTokenClaims>;
+  /** The normalised URL of the resource, from the configured issuer. */
+  resourceUrl: string;
+  requireNonce: boolean;
+}
+
+export interface ResourceAccess {
+  claims: AccessTokenClaims;
+  /** A fresh resource nonce for the proof key (RFC 9449 §9), when DPoP was used. */
+  dpopNonce: string | undefined;
+}
+
+const token68 = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+export async function authorizeResourceRequest(request: ResourceRequest, deps: ResourceDeps): Promise<ResourceAccess> {
+  if (request.tokenInParameters) {
+    throw new OAuthError('invalid_request', 'access tokens are accepted only in the Authorization header', { reason: 'token_in_query' });
+  }
+  if (request.authorizationHeaders.length > 1) {
+    // RFC 9449 §7.2: e.g. both a Bearer and a DPoP Authorization header.
+    throw new OAuthError('invalid_request', 'more than one Authorization header', { reason: 'multiple_authorization' });
+  }
+  const authorization = request.authorizationHeaders[0]?.trim();
+  const match = authorization ? /^(\S+) +(\S+)$/.exec(authorization) : null;
+  const scheme = match?.[1]!.toLowerCase();
+  if (!match || (scheme !== 'dpop' && scheme !== 'bearer')) {
+    // No credentials this resource understands: a challenge without error (RFC 6750 §3.1).
+    throw new OAuthError('invalid_token', 'no access token', { reason: 'no_credentials', challenge: 'none' });
+  }
+  const token = match[2]!;
+  if (!token68.test(token)) {
+    throw new OAuthError('invalid_token', 'access token is malformed', { reason: 'malformed', challenge: scheme === 'dpop' ? 'DPoP' : 'Bearer' });
+  }
+
+  if (scheme === 'bearer') {
+    const claims = await withChallenge(deps.verifyAccessToken(token), 'Bearer');
+    if (claims.cnf?.jkt) {
+      // RFC 9449 §7.2: a DPoP-bound token presented as a Bearer token is refused.
+      throw new OAuthError('invalid_token', 'DPoP-bound access token must be presented with the DPoP scheme', {
+        reason: 'bearer_downgrade',
+        challenge: 'DPoP',
+      });
+    }
+    return { claims, dpopNonce: undefined };
+  }
+
+  const claims = await withChallenge(deps.verifyAccessToken(token), 'DPoP');
+  const proof = singleDpopHeader(request.dpopHeaders);
+  if (proof === undefined) {
+    throw new OAuthError('invalid_dpop_proof', 'a DPoP proof is required', { reason: 'missing', challenge: 'DPoP' });
+  }
+  const client = deps.clients.find(claims.client_id);
+  const verified = await withChallenge(
+    deps.verifier.verify({
+      proof,
+      method: request.method,
+      expectedHtu: deps.resourceUrl,
+      noncePurpose: 'resource',
+      requireNonce: deps.requireNonce || (client?.dpop_require_nonce ?? false),
+      accessToken: token,
+    }),
+    'DPoP',
+  );
+  const boundJkt = claims.cnf?.jkt;
+  if (!boundJkt) {
+    throw new OAuthError('invalid_token', 'access token is not DPoP-bound', { reason: 'not_bound', challenge: 'DPoP' });
+  }
+  if (boundJkt !== verified.jkt) {
+    // RFC 9449 §7.1 check: the proof key must be the key the token is bound to.
+    throw new OAuthError('invalid_token', 'Invalid DPoP key binding', { reason: 'jkt', challenge: 'DPoP' });
+  }
+  return { claims, dpopNonce: deps.nonces.issue('resource', verified.jkt) };
+}
+
+async function withChallenge<T>(promise: Promise<T>, challenge: 'DPoP' | 'Bearer'): Promise<T> {
+  try {
+    return await promise;
+  } catch (error) {
+    if (error instanceof OAuthError && !error.challenge) throw error.withChallenge(challenge);
+    throw error;
+  }
+}

@@ -1,0 +1,67 @@
+import type { DpopNonces } from '../dpop/nonce.js';
+import { singleDpopHeader, type DpopProofVerifier, type VerifiedDpopProof } from '../dpop/verify-proof.js';
+import { authenticateClient } from './client-auth.js';
+import type { ClientRegistry } from './clients.js';
+import { OAuthError } from './errors.js';
+import type { GrantHandler, TokenResponse } from './grants/grant.js';
+
+/**
+ * The token endpoint (RFC 6749 §3.2) as one protocol function: authenticate the client, check
+ * the grant type, verify the DPoP proof, then hand over to the grant. The proof is verified
+ * before any grant runs, so a bad proof never consumes a code or refresh token (RFC 9449 §5).
+ */
+export interface TokenEndpointRequest {
+  params: Readonly<Record<string, string | undefined>>;
+  authorization: string | undefined;
+  dpopHeaders: readonly string[];
+}
+
+export interface TokenEndpointDeps {
+  clients: ClientRegistry;
+  verifier: DpopProofVerifier;
+  nonces: DpopNonces;
+  grants: Readonly<Record<string, GrantHandler>>;
+  /** The normalised URL of this endpoint, from the configured issuer. */
+  tokenUrl: string;
+  requireNonce: boolean;
+}
+
+export interface TokenEndpointResult {
+  body: TokenResponse;
+  /** A fresh nonce for the proof key, sent back in `DPoP-Nonce` (RFC 9449 §8.2). */
+  dpopNonce: string | undefined;
+}
+
+export async function handleTokenRequest(request: TokenEndpointRequest, deps: TokenEndpointDeps): Promise<TokenEndpointResult> {
+  const { params } = request;
+  const grantType = params.grant_type;
+  if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required', { reason: 'grant_type' });
+  const grant = deps.grants[grantType];
+  if (!grant) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType} is not supported`, { reason: 'grant_type' });
+
+  const client = await authenticateClient(
+    { authorization: request.authorization, clientId: params.client_id, clientSecret: params.client_secret },
+    deps.clients,
+  );
+  if (!(client.grant_types as readonly string[]).includes(grantType)) {
+    throw new OAuthError('unauthorized_client', `client may not use grant_type ${grantType}`, { reason: 'grant_type' });
+  }
+
+  const proof = singleDpopHeader(request.dpopHeaders);
+  let dpop: VerifiedDpopProof | undefined;
+  if (proof !== undefined) {
+    dpop = await deps.verifier.verify({
+      proof,
+      method: 'POST',
+      expectedHtu: deps.tokenUrl,
+      noncePurpose: 'token',
+      requireNonce: deps.requireNonce || client.dpop_require_nonce,
+    });
+  } else if (client.dpop_bound_access_tokens) {
+    // RFC 9449 §5.2: such a client's token requests must carry a proof.
+    throw new OAuthError('invalid_dpop_proof', 'a DPoP proof is required for this client', { reason: 'missing' });
+  }
+
+  const body = await grant({ client, params, dpop });
+  return { body, dpopNonce: dpop ? deps.nonces.issue('token', dpop.jkt) : undefined };
+}

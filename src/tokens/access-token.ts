@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
+import { OAuthError } from '../oauth/errors.js';
+import type { Clock, RevokedTokens } from '../stores/ports.js';
+import type { SigningKeys } from './keys.js';
+
+/** RFC 9068 JWT access tokens: `typ: at+jwt`, signed, with `cnf.jkt` when DPoP-bound (RFC 9449 §6.1). */
+
+export interface AccessTokenClaims {
+  iss: string;
+  sub: string;
+  aud: string;
+  client_id: string;
+  scope: string;
+  iat: number;
+  exp: number;
+  jti: string;
+  auth_time?: number;
+  cnf?: { jkt: string };
+}
+
+export interface AccessTokenSettings {
+  issuer: string;
+  audience: string;
+  ttlSeconds: number;
+}
+
+export interface AccessTokenGrant {
+  subject: string;
+  clientId: string;
+  scope: string;
+  /** Thumbprint of the DPoP key the token is bound to; absent for a Bearer token. */
+  jkt?: string | undefined;
+  authTime?: number | undefined;
+}
+
+export interface IssuedAccessToken {
+  token: string;
+  claims: AccessTokenClaims;
+  tokenType: 'DPoP' | 'Bearer';
+  expiresIn: number;
+}
+
+export function newTokenId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+export async function issueAccessToken(
+  grant: AccessTokenGrant,
+  deps: { keys: SigningKeys; settings: AccessTokenSettings; clock: Clock },
+): Promise<IssuedAccessToken> {
+  const { keys, settings, clock } = deps;
+  const iat = Math.floor(clock() / 1000);
+  const claims: AccessTokenClaims = {
+    iss: settings.issuer,
+    sub: grant.subject,
+    aud: settings.audience,
+    client_id: grant.clientId,
+    scope: grant.scope,
+    iat,
+    exp: iat + settings.ttlSeconds,
+    jti: newTokenId(),
+  };
+  if (grant.authTime !== undefined) claims.auth_time = grant.authTime;
+  if (grant.jkt) claims.cnf = { jkt: grant.jkt };
+  const token = await new SignJWT(claims as unknown as JWTPayload)
+    .setProtectedHeader({ alg: keys.current.alg, typ: 'at+jwt', kid: keys.current.kid })
+    .sign(keys.current.privateKey);
+  return { token, claims, tokenType: grant.jkt ? 'DPoP' : 'Bearer', expiresIn: settings.ttlSeconds };
+}
+
+/** A token that is syntactically a JWS; anything else is not ours and is refused early. */
+const compactJws = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
+ * Verifies one of our access tokens: signature by one of our keys, `typ` at+jwt (RFC 9068 §4),
+ * issuer, expiry, required claims, not revoked. Throws `invalid_token` with a reason.
+ */
+export async function verifyAccessToken(
+  token: string,
+  deps: { keys: SigningKeys; issuer: string; clock: Clock; revoked: RevokedTokens },
+): Promise<AccessTokenClaims> {
+  if (token.length > 8192 || !compactJws.test(token)) {
+    throw new OAuthError('invalid_token', 'access token is malformed', { reason: 'malformed' });
+  }
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(
+      token,
+      (header) => {
+        const key = header.kid ? deps.keys.byKid.get(header.kid) : undefined;
+        if (!key || key.alg !== header.alg) throw new Error('unknown key');
+        return key.publicKey;
+      },
+      {
+        issuer: deps.issuer,
+        typ: 'at+jwt',
+        algorithms: [...deps.keys.algorithms],
+        currentDate: new Date(deps.clock()),
+        requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id'],
+      },
+    ));
+  } catch (error) {
+    const expired = (error as { code?: string }).code === 'ERR_JWT_EXPIRED';
+    throw new OAuthError('invalid_token', expired ? 'access token has expired' : 'access token is invalid', {
+      reason: expired ? 'expired' : 'invalid',
+    });
+  }
+  const claims = payload as unknown as AccessTokenClaims;
+  if (await deps.revoked.isRevoked(claims.jti)) {
+    throw new OAuthError('invalid_token', 'access token has been revoked', { reason: 'revoked' });
+  }
+  return claims;
+}

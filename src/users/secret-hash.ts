@@ -1,0 +1,58 @@
+import { createHash, randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+
+/**
+ * Stored hashes of passwords and client secrets; the clear value is never stored.
+ *   scrypt$<N>$<r>$<p>$<salt>$<hash>  memory-hard, for passwords people choose
+ *   sha256$<salt>$<hash>              for long random client secrets (32+ characters), where a
+ *                                     slow hash would only slow the token endpoint down
+ * Salts and hashes are base64url. Comparison is constant-time.
+ */
+
+function scrypt(secret: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scryptCallback(secret, salt, keylen, options, (error, key) => (error ? reject(error) : resolve(key)));
+  });
+}
+
+const scryptDefaults = { N: 16384, r: 8, p: 1 };
+
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const { N, r, p } = scryptDefaults;
+  const hash = await scrypt(password, salt, 32, { N, r, p, maxmem: 64 * 1024 * 1024 });
+  return `scrypt$${N}$${r}$${p}$${salt.toString('base64url')}$${hash.toString('base64url')}`;
+}
+
+export function hashClientSecret(secret: string): string {
+  const salt = randomBytes(16);
+  return `sha256$${salt.toString('base64url')}$${sha256(salt, secret).toString('base64url')}`;
+}
+
+function sha256(salt: Buffer, secret: string): Buffer {
+  return createHash('sha256').update(salt).update(secret, 'utf8').digest();
+}
+
+/** True when `secret` matches `encoded`; false for a wrong secret or an unreadable hash. */
+export async function verifySecret(secret: string, encoded: string): Promise<boolean> {
+  const parts = encoded.split('$');
+  let expected: Buffer;
+  let actual: Buffer;
+  if (parts[0] === 'sha256' && parts.length === 3) {
+    expected = Buffer.from(parts[2]!, 'base64url');
+    actual = sha256(Buffer.from(parts[1]!, 'base64url'), secret);
+  } else if (parts[0] === 'scrypt' && parts.length === 6) {
+    const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
+    if (![N, r, p].every(Number.isSafeInteger) || N > 2 ** 20 || r > 32 || p > 16) return false;
+    expected = Buffer.from(parts[5]!, 'base64url');
+    if (expected.length < 16 || expected.length > 64) return false;
+    actual = await scrypt(secret, Buffer.from(parts[4]!, 'base64url'), expected.length, {
+      N, r, p, maxmem: 256 * N * r + 1024 * 1024,
+    });
+  } else {
+    return false;
+  }
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
+
+/** A hash worth burning when the client or user is unknown, so timing does not tell. */
+export const decoySecretHash = `sha256$${randomBytes(16).toString('base64url')}$${randomBytes(32).toString('base64url')}`;

@@ -1,0 +1,107 @@
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { ConfigInput } from '../../src/config/schema.js';
+import { hashClientSecret } from '../../src/users/secret-hash.js';
+import { generateSigningJwks, signingKeysFromJwks, type SigningKeys } from '../../src/tokens/keys.js';
+
+export const issuer = 'https://op.example.test/oidc';
+
+export const serviceClient = { id: 'service', secret: 'service-secret-0123456789abcdef-0123' };
+export const resourceServer = { id: 'resource-server', secret: 'rs-secret-0123456789abcdef-0123456789' };
+
+/** A test clock: starts at a fixed time and moves only when told. */
+export function testClock(start = Date.UTC(2026, 10, 29, 12, 0, 0)) {
+  let now = start;
+  const clock = () => now;
+  clock.advance = (ms: number) => {
+    now += ms;
+  };
+  clock.set = (ms: number) => {
+    now = ms;
+  };
+  return clock;
+}
+
+let sharedKeys: Promise<SigningKeys> | undefined;
+/** One generated signing key set for the whole test run (generation is the slow part). */
+export function testSigningKeys(): Promise<SigningKeys> {
+  sharedKeys ??= generateSigningJwks('ES256').then(signingKeysFromJwks);
+  return sharedKeys;
+}
+
+export function defaultTestClients(): NonNullable<ConfigInput['clients']> {
+  return [
+    {
+      client_id: serviceClient.id,
+      client_secret_hash: hashClientSecret(serviceClient.secret),
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['client_credentials'],
+      scope: 'api:read api:write',
+    },
+    {
+      client_id: 'post-client',
+      client_secret_hash: hashClientSecret(serviceClient.secret),
+      token_endpoint_auth_method: 'client_secret_post',
+      grant_types: ['client_credentials'],
+      scope: 'api:read',
+    },
+    {
+      client_id: 'bound-client',
+      client_secret_hash: hashClientSecret(serviceClient.secret),
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['client_credentials'],
+      scope: 'api:read',
+      dpop_bound_access_tokens: true,
+    },
+    {
+      client_id: 'nonce-client',
+      client_secret_hash: hashClientSecret(serviceClient.secret),
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['client_credentials'],
+      scope: 'api:read',
+      dpop_require_nonce: true,
+    },
+    {
+      client_id: resourceServer.id,
+      client_secret_hash: hashClientSecret(resourceServer.secret),
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: [],
+      introspection_allowed: true,
+    },
+  ];
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  clock: ReturnType<typeof testClock>;
+  logs: () => string;
+}
+
+/** The real app with test config, an injected clock and captured log lines. */
+export async function makeTestApp(overrides: Partial<ConfigInput> = {}): Promise<TestApp> {
+  const clock = testClock();
+  let logged = '';
+  const logStream = new Writable({
+    write(chunk, _encoding, done) {
+      logged += chunk.toString();
+      done();
+    },
+  });
+  const config = parseConfig({ issuer, logLevel: 'info', clients: defaultTestClients(), ...overrides });
+  const app = await buildApp({
+    config,
+    clock,
+    signingKeys: await testSigningKeys(),
+    nonceSecret: Buffer.from('test-nonce-secret-0123456789abcdef0123456789'),
+    logStream,
+  });
+  return { app, clock, logs: () => logged };
+}
+
+export function basicAuth(id: string, secret: string): string {
+  return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+}
+
+export const form = { 'content-type': 'application/x-www-form-urlencoded' };
