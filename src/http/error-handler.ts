@@ -59,7 +59,8 @@ export function sendOAuthError(reply: FastifyReply, error: OAuthError, settings:
   reply.code(status).header('cache-control', 'no-store').header('pragma', 'no-cache');
   if (error.dpopNonce) reply.header('dpop-nonce', error.dpopNonce);
   if (protectedResource && status < 500) {
-    reply.header('www-authenticate', challenges(error, settings));
+    const values = challenges(error, settings);
+    reply.header('www-authenticate', values.length === 1 ? values[0] : values);
   } else if (status === 401 && error.basicChallenge) {
     reply.header('www-authenticate', `Basic realm=${quoted(settings.realm)}`);
   }
