@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { verifySecret } from './secret-hash.js';
+
+/** OpenID Connect Core §5.1.1: the postal address claim. */
+const addressClaimSchema = z.strictObject({
+  formatted: z.string().optional(),
+  street_address: z.string().optional(),
+  locality: z.string().optional(),
+  region: z.string().optional(),
+  postal_code: z.string().optional(),
+  country: z.string().optional(),
+});
+
+/**
+ * OpenID Connect Core §5.1 standard claims, all optional. Strict, so a misspelt claim name in
+ * the config file is an error instead of a claim that silently never appears.
+ */
+export const userClaimsSchema = z.strictObject({
+  name: z.string().optional(),
+  given_name: z.string().optional(),
+  family_name: z.string().optional(),
+  middle_name: z.string().optional(),
+  nickname: z.string().optional(),
+  preferred_username: z.string().optional(),
+  profile: z.string().url().optional(),
+  picture: z.string().url().optional(),
+  website: z.string().url().optional(),
+  gender: z.string().optional(),
+  /** YYYY, or YYYY-MM-DD (§5.1; 0000 for a year withheld). */
+  birthdate: z.string().regex(/^\d{4}(-\d{2}-\d{2})?$/, 'must be YYYY or YYYY-MM-DD').optional(),
+  zoneinfo: z.string().optional(),
+  locale: z.string().optional(),
+  /** Seconds since the epoch (§5.1). */
+  updated_at: z.number().int().nonnegative().optional(),
+  email: z.string().optional(),
+  email_verified: z.boolean().optional(),
+  phone_number: z.string().optional(),
+  phone_number_verified: z.boolean().optional(),
+  address: addressClaimSchema.optional(),
+});
+
+export type UserClaims = z.infer<typeof userClaimsSchema>;
+
+const scryptHash = /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$/;
+
+/** A configured user; field names follow the client entries (snake_case, as in the config file). */
+export const userConfigSchema = z.object({
+  /** OpenID Connect Core §2: locally unique, never reassigned, at most 255 ASCII characters. */
+  sub: z.string().min(1).max(255).regex(/^[\x20-\x7e]+$/, 'must be printable ASCII'),
+  username: z.string().min(1).max(255),
+  /** Made with `npm run hash-secret -- password`; only scrypt, since people choose passwords. */
+  password_hash: z.string().regex(scryptHash, 'must be a scrypt hash made with npm run hash-secret -- password'),
+  claims: userClaimsSchema.default({}),
+});
+
+export type UserConfig = z.infer<typeof userConfigSchema>;
+
+interface DuplicateUser {
+  index: number;
+  field: 'sub' | 'username';
+  value: string;
+}
+
+function findDuplicateUsers(users: readonly UserConfig[]): DuplicateUser[] {
+  const duplicates: DuplicateUser[] = [];
+  const seen = { sub: new Set<string>(), username: new Set<string>() };
+  users.forEach((user, index) => {
+    for (const field of ['sub', 'username'] as const) {
+      if (seen[field].has(user[field])) duplicates.push({ index, field, value: user[field] });
+      seen[field].add(user[field]);
+    }
+  });
+  return duplicates;
+}
+
+/** For `.superRefine` on the users array: one issue per repeated sub or username, at its path. */
+export function validateUniqueUsers(users: readonly UserConfig[], ctx: z.RefinementCtx): void {
+  for (const { index, field, value } of findDuplicateUsers(users)) {
+    ctx.addIssue({ code: 'custom', path: [index, field], message: `duplicate ${field} ${value}` });
+  }
+}
+
+/** The users list as the config file holds it, with duplicates refused. */
+export const usersConfigSchema = z.array(userConfigSchema).superRefine(validateUniqueUsers);
+
+export interface User {
+  sub: string;
+  username: string;
+  passwordHash: string;
+  claims: UserClaims;
+}
+
+/** Where users are looked up and their passwords checked. */
+export interface UserDirectory {
+  findBySubject(sub: string): Promise<User | undefined>;
+  /** The user when the password matches; undefined for a wrong password and an unknown username alike. */
+  authenticate(username: string, password: string): Promise<User | undefined>;
+}
+
+/**
+ * Burnt when the username is unknown, so the response takes as long as a wrong password and
+ * timing does not tell which usernames exist. Same cost parameters as `hashPassword`.
+ */
+const decoyPasswordHash = `scrypt$16384$8$1$${randomBytes(16).toString('base64url')}$${randomBytes(32).toString('base64url')}`;
+
+export class StaticUserDirectory implements UserDirectory {
+  private readonly bySubject = new Map<string, User>();
+  private readonly byUsername = new Map<string, User>();
+
+  constructor(users: readonly UserConfig[]) {
+    const [duplicate] = findDuplicateUsers(users);
+    if (duplicate) throw new Error(`duplicate user ${duplicate.field} ${duplicate.value} (users.${duplicate.index})`);
+    for (const config of users) {
+      const user: User = Object.freeze({
+        sub: config.sub,
+        username: config.username,
+        passwordHash: config.password_hash,
+        claims: Object.freeze({
+          ...config.claims,
+          ...(config.claims.address && { address: Object.freeze({ ...config.claims.address }) }),
+        }),
+      });
+      this.bySubject.set(user.sub, user);
+      this.byUsername.set(user.username, user);
+    }
+  }
+
+  async findBySubject(sub: string): Promise<User | undefined> {
+    return this.bySubject.get(sub);
+  }
+
+  async authenticate(username: string, password: string): Promise<User | undefined> {
+    const user = this.byUsername.get(username);
+    const matches = await verifySecret(password, user?.passwordHash ?? decoyPasswordHash);
+    return user && matches ? user : undefined;
+  }
+}
+
+/** OpenID Connect Core §5.4: the claims each scope asks for. */
+export const scopeClaims: Readonly<Record<string, readonly (keyof UserClaims)[]>> = {
+  profile: [
+    'name', 'family_name', 'given_name', 'middle_name', 'nickname', 'preferred_username', 'profile',
+    'picture', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale', 'updated_at',
+  ],
+  email: ['email', 'email_verified'],
+  address: ['address'],
+  phone: ['phone_number', 'phone_number_verified'],
+};
+
+/** `sub` always, plus the claims of each granted scope that the user has (§5.4). */
+export function claimsForScopes(user: User, scopes: readonly string[]): Record<string, unknown> {
+  const claims: Record<string, unknown> = { sub: user.sub };
+  for (const scope of scopes) {
+    if (!Object.hasOwn(scopeClaims, scope)) continue;
+    for (const name of scopeClaims[scope] ?? []) {
+      const value = user.claims[name];
+      if (value !== undefined) claims[name] = value;
+    }
+  }
+  return claims;
+}
