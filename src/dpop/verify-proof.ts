@@ -159,7 +159,8 @@ export class DpopProofVerifier {
       });
     }
     // Check 11: created recently (§11.1).
-    const nowSeconds = this.deps.clock() / 1000;
+    const nowMs = this.deps.clock();
+    const nowSeconds = nowMs / 1000;
     if (iat < nowSeconds - this.settings.maxAgeSeconds || iat > nowSeconds + this.settings.maxFutureSeconds) {
       throw invalidProof('iat', 'DPoP proof iat is outside the acceptance window', {
         iat,
@@ -187,9 +188,12 @@ export class DpopProofVerifier {
       }
     }
     // Last, so that invalid proofs never fill the cache: each (key, jti) is accepted once in the window.
+    // The entry must outlive the last millisecond at which this proof still passes the iat check
+    // (iat + maxAge, inclusive): an entry that expired at that instant would let the proof replay.
+    // Rounded up, with a millisecond to spare, so that float error in a fractional iat cannot shorten it.
     const replayKey = createHash('sha256').update(jkt).update('\n').update(jti).digest('base64url');
-    const windowMs = (this.settings.maxAgeSeconds + this.settings.maxFutureSeconds) * 1000;
-    if (!(await this.deps.replayCache.claim(replayKey, windowMs))) {
+    const acceptableUntilMs = (iat + this.settings.maxAgeSeconds) * 1000;
+    if (!(await this.deps.replayCache.claim(replayKey, Math.ceil(acceptableUntilMs) + 1 - nowMs))) {
       throw invalidProof('replay', 'DPoP proof has already been used');
     }
     return { jkt, jti, iat };

@@ -1,8 +1,9 @@
 import type { Clock } from '../ports.js';
 
 /**
- * A map whose entries expire, bounded in size. Entries go in roughly in expiry order (TTLs are
- * per-purpose constants), so most clean-up pops from the front; a full sweep runs only when full.
+ * A map whose entries expire, bounded in size. Entries go in roughly in expiry order (each map's
+ * TTLs vary within a small window, e.g. a proof's remaining acceptance time), so most clean-up
+ * pops from the front; a full sweep runs only when full.
  */
 export class ExpiringMap<V> {
   private readonly entries = new Map<string, { value: V; expiresAt: number }>();
