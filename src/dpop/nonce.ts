@@ -22,11 +22,15 @@ export class DpopNonces {
   }
 
   issue(purpose: NoncePurpose, jkt: string): string {
-    const step = Math.floor(this.clock() / this.stepMs);
-    return `${step.toString(36)}.${this.mac(purpose, step, jkt).toString('base64url')}`;
+    return this.nonceFor(purpose, Math.floor(this.clock() / this.stepMs), jkt);
   }
 
-  /** True when `nonce` was issued for this purpose and key in the current or previous step. */
+  /**
+   * True when `nonce` is exactly the nonce issued for this purpose and key in the current or
+   * previous step. Compared as a string, not as decoded bytes: Node's base64url decoder drops
+   * unknown characters and ignores the spare bits of the last one, and parseInt ignores leading
+   * zeros, so a byte comparison would accept variants that do not "exactly match" (§8).
+   */
   verify(purpose: NoncePurpose, jkt: string, nonce: string): boolean {
     const dot = nonce.indexOf('.');
     if (dot < 1 || dot > 12) return false;
@@ -35,9 +39,13 @@ export class DpopNonces {
     const step = Number.parseInt(stepText, 36);
     const current = Math.floor(this.clock() / this.stepMs);
     if (step !== current && step !== current - 1) return false;
-    const given = Buffer.from(nonce.slice(dot + 1), 'base64url');
-    const expected = this.mac(purpose, step, jkt);
+    const given = Buffer.from(nonce);
+    const expected = Buffer.from(this.nonceFor(purpose, step, jkt));
     return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  private nonceFor(purpose: NoncePurpose, step: number, jkt: string): string {
+    return `${step.toString(36)}.${this.mac(purpose, step, jkt).toString('base64url')}`;
   }
 
   private mac(purpose: NoncePurpose, step: number, jkt: string): Buffer {
