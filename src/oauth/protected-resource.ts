@@ -30,7 +30,7 @@ export interface ResourceDeps {
 
 export interface ResourceAccess {
   claims: AccessTokenClaims;
-  /** A fresh resource nonce for the proof key (RFC 9449 §9), when DPoP was used. */
+  /** A fresh resource nonce for the proof key (RFC 9449 §9), when DPoP was used and nonces are required. */
   dpopNonce: string | undefined;
 }
 
@@ -74,13 +74,14 @@ export async function authorizeResourceRequest(request: ResourceRequest, deps: R
     throw new OAuthError('invalid_dpop_proof', 'a DPoP proof is required', { reason: 'missing', challenge: 'DPoP' });
   }
   const client = deps.clients.find(claims.client_id);
+  const requireNonce = deps.requireNonce || (client?.dpop_require_nonce ?? false);
   const verified = await withChallenge(
     deps.verifier.verify({
       proof,
       method: request.method,
       expectedHtu: deps.resourceUrl,
       noncePurpose: 'resource',
-      requireNonce: deps.requireNonce || (client?.dpop_require_nonce ?? false),
+      requireNonce,
       accessToken: token,
     }),
     'DPoP',
@@ -93,7 +94,8 @@ export async function authorizeResourceRequest(request: ResourceRequest, deps: R
     // RFC 9449 §7.1 check: the proof key must be the key the token is bound to.
     throw new OAuthError('invalid_token', 'Invalid DPoP key binding', { reason: 'jkt', challenge: 'DPoP' });
   }
-  return { claims, dpopNonce: deps.nonces.issue('resource', verified.jkt) };
+  // As at the token endpoint: fresh nonces only where nonces are required (RFC 9449 §11.3).
+  return { claims, dpopNonce: requireNonce ? deps.nonces.issue('resource', verified.jkt) : undefined };
 }
 
 async function withChallenge<T>(promise: Promise<T>, challenge: 'DPoP' | 'Bearer'): Promise<T> {

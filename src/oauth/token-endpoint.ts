@@ -28,7 +28,7 @@ export interface TokenEndpointDeps {
 
 export interface TokenEndpointResult {
   body: TokenResponse;
-  /** A fresh nonce for the proof key, sent back in `DPoP-Nonce` (RFC 9449 §8.2). */
+  /** A fresh nonce for the proof key when nonces are required, sent back in `DPoP-Nonce` (RFC 9449 §8.2). */
   dpopNonce: string | undefined;
 }
 
@@ -48,6 +48,7 @@ export async function handleTokenRequest(request: TokenEndpointRequest, deps: To
   }
 
   const proof = singleDpopHeader(request.dpopHeaders);
+  const requireNonce = deps.requireNonce || client.dpop_require_nonce;
   let dpop: VerifiedDpopProof | undefined;
   if (proof !== undefined) {
     dpop = await deps.verifier.verify({
@@ -55,7 +56,7 @@ export async function handleTokenRequest(request: TokenEndpointRequest, deps: To
       method: 'POST',
       expectedHtu: deps.tokenUrl,
       noncePurpose: 'token',
-      requireNonce: deps.requireNonce || client.dpop_require_nonce,
+      requireNonce,
     });
   } else if (client.dpop_bound_access_tokens) {
     // RFC 9449 §5.2: such a client's token requests must carry a proof.
@@ -63,5 +64,7 @@ export async function handleTokenRequest(request: TokenEndpointRequest, deps: To
   }
 
   const body = await grant({ client, params, dpop });
-  return { body, dpopNonce: dpop ? deps.nonces.issue('token', dpop.jkt) : undefined };
+  // A fresh nonce goes only to clients that must use nonces: handing one to a client whose
+  // nonce-less proofs are still accepted would be the downgrade RFC 9449 §11.3 forbids.
+  return { body, dpopNonce: dpop && requireNonce ? deps.nonces.issue('token', dpop.jkt) : undefined };
 }

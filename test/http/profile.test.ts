@@ -46,7 +46,7 @@ describe('GET and POST /oidc/profile (RFC 9449 §7, RFC 6750)', () => {
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ sub: serviceClient.id });
     expect(response.headers['cache-control']).toBe('no-store');
-    expect(response.headers['dpop-nonce']).toBeTypeOf('string');
+    expect(response.headers['dpop-nonce']).toBeUndefined();
   });
 
   it('answers POST as well as GET (OIDC Core §5.3)', async () => {
@@ -235,6 +235,8 @@ describe('GET and POST /oidc/profile (RFC 9449 §7, RFC 6750)', () => {
         const accepted = await call(resourceNonce);
         expect(accepted.statusCode).toBe(200);
         expect(accepted.json().sub).toBe(serviceClient.id);
+        // Success responses carry the next nonce (RFC 9449 §8.2, §9).
+        expect(accepted.headers['dpop-nonce']).toMatch(/^[\x21\x23-\x5B\x5D-\x7E]+$/);
       } finally {
         await strict.app.close();
       }
