@@ -1,3 +1,4 @@
+import cookie from '@fastify/cookie';
 import formBody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
@@ -5,7 +6,11 @@ import { normalizeHtu } from './dpop/htu.js';
 import { loadNonceSecret } from './dpop/nonce-secret.js';
 import { DpopNonces } from './dpop/nonce.js';
 import { DpopProofVerifier } from './dpop/verify-proof.js';
+import { allowedOrigins, registerCors } from './http/cors.js';
 import { registerErrorHandler } from './http/error-handler.js';
+import { registerAuthorizeRoutes } from './http/routes/authorize.js';
+import { registerLogoutRoute } from './http/routes/logout.js';
+import { registerRevocationRoute } from './http/routes/revoke.js';
 import { registerDiscoveryRoutes } from './http/routes/discovery.js';
 import { registerHealthRoute } from './http/routes/health.js';
 import { registerIntrospectionRoute } from './http/routes/introspect.js';
@@ -14,15 +19,28 @@ import { registerProfileRoute } from './http/routes/profile.js';
 import { registerTokenRoute } from './http/routes/token.js';
 import { loggerOptions } from './logger.js';
 import { StaticClientRegistry } from './oauth/clients.js';
+import type { Session } from './oauth/authorize/flow.js';
+import type { Interaction } from './oauth/authorize/interaction.js';
+import { authorizationCodeGrant } from './oauth/grants/authorization-code.js';
 import { clientCredentialsGrant } from './oauth/grants/client-credentials.js';
+import { refreshTokenGrant } from './oauth/grants/refresh-token.js';
+import type { UserTokenDeps } from './oauth/grants/user-tokens.js';
+import { resolveLogoutRequest, verifyIdTokenHint } from './oauth/logout.js';
+import { revokeToken } from './oauth/revocation.js';
 import { introspectToken } from './oauth/introspection.js';
 import { authorizeResourceRequest } from './oauth/protected-resource.js';
 import { handleTokenRequest } from './oauth/token-endpoint.js';
+import { MemoryCodeStore } from './stores/memory/code-store.js';
+import { MemoryExpiringStore } from './stores/memory/expiring-store.js';
+import { MemoryGrantStore } from './stores/memory/grant-store.js';
+import { MemoryRefreshTokenStore } from './stores/memory/refresh-token-store.js';
 import { MemoryReplayCache } from './stores/memory/replay-cache.js';
 import { MemoryRevokedTokens } from './stores/memory/revoked-tokens.js';
 import { systemClock, type Clock } from './stores/ports.js';
 import { issueAccessToken, verifyAccessToken, type AccessTokenGrant } from './tokens/access-token.js';
+import { issueIdToken } from './tokens/id-token.js';
 import { loadSigningKeys, type SigningKeys } from './tokens/keys.js';
+import { StaticUserDirectory, claimsForScopes, scopeClaims } from './users/directory.js';
 
 export interface AppOptions {
   config: Config;
@@ -38,9 +56,14 @@ export interface AppOptions {
 /** The endpoint URLs, all derived from the configured issuer (never from request headers). */
 export function endpointUrls(issuer: string) {
   return {
+    authorization: `${issuer}/authorize`,
+    login: `${issuer}/login`,
+    consent: `${issuer}/consent`,
     token: `${issuer}/token`,
     profile: `${issuer}/profile`,
     introspection: `${issuer}/introspect`,
+    revocation: `${issuer}/revoke`,
+    endSession: `${issuer}/logout`,
     jwks: `${issuer}/jwks`,
   };
 }
@@ -62,6 +85,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const clients = new StaticClientRegistry(config.clients);
   const replayCache = new MemoryReplayCache(config.dpop.replayCacheMaxEntries, clock);
   const revoked = new MemoryRevokedTokens(1_000_000, clock);
+  const users = new StaticUserDirectory(config.users);
+  const codes = new MemoryCodeStore(100_000, clock);
+  const grants = new MemoryGrantStore(1_000_000, clock);
+  const refreshTokens = new MemoryRefreshTokenStore(1_000_000, clock);
+  const sessions = new MemoryExpiringStore<Session>('session', 1_000_000, clock);
+  const interactions = new MemoryExpiringStore<Interaction>('interaction', 100_000, clock);
+  const consents = new MemoryExpiringStore<string[]>('consent', 1_000_000, clock);
   const nonces = new DpopNonces(nonceSecret, config.dpop.nonceStepSeconds, clock);
   const verifier = new DpopProofVerifier(
     {
@@ -80,6 +110,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   };
   const issue = (grant: AccessTokenGrant) => issueAccessToken(grant, { keys, settings: accessTokenSettings, clock });
   const verifyToken = (token: string) => verifyAccessToken(token, { keys, issuer, clock, revoked });
+  const userTokenDeps: UserTokenDeps = {
+    issueAccessToken: issue,
+    issueIdToken: (input) => issueIdToken(input, { keys, issuer, ttlSeconds: config.idToken.ttlSeconds, clock }),
+    grants,
+    refreshTokens,
+    revoked,
+    clock,
+    refreshTokenTtlMs: config.refreshToken.ttlSeconds * 1000,
+  };
 
   const app = Fastify({
     logger: { ...loggerOptions(config.logLevel), ...(options.logStream ? { stream: options.logStream } : {}) },
@@ -89,26 +128,48 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: true,
   });
   await app.register(formBody);
+  await app.register(cookie);
   registerErrorHandler(app, { realm: issuer, dpopAlgorithms: config.dpop.algs });
+  await registerCors(app, {
+    paths: [urls.token, urls.profile, urls.revocation, urls.jwks, `${issuer}/.well-known/openid-configuration`].map(pathOf).concat(
+      `/.well-known/oauth-authorization-server${issuerPath}`,
+    ),
+    origins: allowedOrigins(config.clients),
+  });
 
-  const scopesSupported = [...new Set(config.clients.flatMap((client) => client.scope.split(' ').filter(Boolean)))];
+  const scopesSupported = [...new Set(['openid', ...config.clients.flatMap((client) => client.scope.split(' ').filter(Boolean))])];
   const authMethods = ['client_secret_basic', 'client_secret_post'];
+  const signingAlgs = [keys.current.alg];
   registerHealthRoute(app);
   registerDiscoveryRoutes(app, {
     issuerPath,
     metadata: {
       issuer,
+      authorization_endpoint: urls.authorization,
       token_endpoint: urls.token,
       userinfo_endpoint: urls.profile,
       introspection_endpoint: urls.introspection,
+      revocation_endpoint: urls.revocation,
+      end_session_endpoint: urls.endSession,
       jwks_uri: urls.jwks,
-      grant_types_supported: ['client_credentials'],
-      token_endpoint_auth_methods_supported: authMethods,
+      response_types_supported: ['code'],
+      response_modes_supported: ['query'],
+      grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+      code_challenge_methods_supported: ['S256'],
+      token_endpoint_auth_methods_supported: [...authMethods, 'none'],
       introspection_endpoint_auth_methods_supported: authMethods,
+      revocation_endpoint_auth_methods_supported: [...authMethods, 'none'],
       dpop_signing_alg_values_supported: config.dpop.algs,
+      id_token_signing_alg_values_supported: signingAlgs,
+      userinfo_signing_alg_values_supported: [],
       scopes_supported: scopesSupported,
-      claims_supported: ['sub'],
+      claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', 'azp', ...new Set(Object.values(scopeClaims).flat())],
       subject_types_supported: ['public'],
+      prompt_values_supported: ['none', 'login', 'consent'],
+      authorization_response_iss_parameter_supported: true,
+      claims_parameter_supported: false,
+      request_parameter_supported: false,
+      request_uri_parameter_supported: false,
     },
   });
   registerJwksRoute(app, { path: pathOf(urls.jwks), jwks: keys.publicJwks });
@@ -117,7 +178,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     clients,
     verifier,
     nonces,
-    grants: { client_credentials: clientCredentialsGrant({ issueAccessToken: issue }) },
+    grants: {
+      client_credentials: clientCredentialsGrant({ issueAccessToken: issue }),
+      authorization_code: authorizationCodeGrant({ ...userTokenDeps, codes, grantTtlMs: config.refreshToken.ttlSeconds * 1000 }),
+      refresh_token: refreshTokenGrant(userTokenDeps),
+    },
     tokenUrl: normalizeHtu(urls.token)!,
     requireNonce: config.dpop.requireNonce,
   };
@@ -134,11 +199,43 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerProfileRoute(app, {
     path: pathOf(urls.profile),
     authorize: (request) => authorizeResourceRequest(request, resourceDeps),
-    claimsFor: async (token) => ({ sub: token.sub }),
+    claimsFor: async (token) => {
+      // Tokens of a signed-in user carry auth_time; client_credentials tokens speak for the client.
+      const user = token.auth_time !== undefined ? await users.findBySubject(token.sub) : undefined;
+      return user ? claimsForScopes(user, token.scope.split(' ')) : { sub: token.sub };
+    },
   });
   registerIntrospectionRoute(app, {
     path: pathOf(urls.introspection),
     introspect: (request) => introspectToken(request, { clients, verifyAccessToken: verifyToken }),
+  });
+  registerRevocationRoute(app, {
+    path: pathOf(urls.revocation),
+    revoke: (request) => revokeToken(request, { clients, refreshTokens, revoked, grants, verifyAccessToken: verifyToken }),
+  });
+  registerAuthorizeRoutes(app, {
+    paths: { authorize: pathOf(urls.authorization), login: pathOf(urls.login), consent: pathOf(urls.consent) },
+    issuer,
+    clients,
+    users,
+    sessions,
+    interactions,
+    flow: {
+      issuer,
+      clock,
+      codes,
+      consents,
+      codeTtlMs: config.authorizationCode.ttlSeconds * 1000,
+      consentTtlMs: config.session.consentTtlSeconds * 1000,
+    },
+    sessionTtlSeconds: config.session.ttlSeconds,
+    interactionTtlSeconds: config.session.interactionTtlSeconds,
+  });
+  registerLogoutRoute(app, {
+    path: pathOf(urls.endSession),
+    issuer,
+    sessions,
+    resolve: (params) => resolveLogoutRequest(params, { clients, verifyIdTokenHint: (token) => verifyIdTokenHint(token, { keys, issuer }) }),
   });
   return app;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { usersConfigSchema } from '../users/directory.js';
 
 /**
  * The one configuration schema. Server settings are camelCase; client and user entries use
@@ -17,6 +18,16 @@ const issuerUrl = z
   .transform((value) => value.replace(/\/+$/, ''));
 
 export const dpopAlgorithms = ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'EdDSA', 'Ed25519'] as const;
+
+const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]']);
+const redirectUri = z
+  .string()
+  .url()
+  .refine((value) => {
+    const url = new URL(value);
+    if (url.hash) return false;
+    return url.protocol === 'https:' || (url.protocol === 'http:' && loopbackHosts.has(url.hostname));
+  }, 'must be an https URL (http only on localhost) without fragment');
 
 const clientSchema = z
   .object({
@@ -38,7 +49,8 @@ const clientSchema = z
     dpop_require_nonce: z.boolean().default(false),
     /** May call the introspection endpoint (RFC 7662 §2.1: callers must be authorised). */
     introspection_allowed: z.boolean().default(false),
-    redirect_uris: z.array(z.string().url()).default([]),
+    /** Exact redirect URIs (RFC 9700 §2.1); https, or http only on loopback hosts (§2.6). */
+    redirect_uris: z.array(redirectUri).default([]),
     post_logout_redirect_uris: z.array(z.string().url()).default([]),
     /** Browser origins allowed by CORS; defaults to the origins of redirect_uris. */
     allowed_cors_origins: z.array(z.string().url()).optional(),
@@ -52,6 +64,9 @@ const clientSchema = z
         path: ['client_secret_hash'],
         message: `required for token_endpoint_auth_method ${client.token_endpoint_auth_method}`,
       });
+    }
+    if (client.grant_types.includes('authorization_code') && client.redirect_uris.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['redirect_uris'], message: 'required for the authorization_code grant' });
     }
     if (client.token_endpoint_auth_method === 'none' && client.grant_types.includes('client_credentials')) {
       ctx.addIssue({
@@ -123,7 +138,28 @@ export const configSchema = z
         replayCacheMaxEntries: 100_000,
         keyCacheMaxEntries: 1000,
       }),
+    authorizationCode: z
+      .object({ ttlSeconds: z.number().int().min(10).max(600).default(60) })
+      .default({ ttlSeconds: 60 }),
+    refreshToken: z
+      .object({
+        /** Each refresh token lives this long; rotation issues a new one on every use. */
+        ttlSeconds: z.number().int().min(60).default(14 * 86_400),
+      })
+      .default({ ttlSeconds: 14 * 86_400 }),
+    idToken: z.object({ ttlSeconds: z.number().int().min(30).max(86_400).default(600) }).default({ ttlSeconds: 600 }),
+    session: z
+      .object({
+        /** How long a sign-in at the provider lasts. */
+        ttlSeconds: z.number().int().min(60).default(8 * 3600),
+        /** How long a user has to finish signing in and consenting. */
+        interactionTtlSeconds: z.number().int().min(60).default(600),
+        /** How long a consent is remembered. */
+        consentTtlSeconds: z.number().int().min(60).default(365 * 86_400),
+      })
+      .default({ ttlSeconds: 8 * 3600, interactionTtlSeconds: 600, consentTtlSeconds: 365 * 86_400 }),
     clients: z.array(clientSchema).default([]),
+    users: usersConfigSchema.default([]),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();

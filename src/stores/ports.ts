@@ -27,3 +27,75 @@ export interface RevokedTokens {
   revoke(jti: string, expiresAtMs: number): Promise<void>;
   isRevoked(jti: string): Promise<boolean>;
 }
+
+/** An authorization code's grant-to-be, stored under a hash of the code. */
+export interface AuthorizationCodeRecord {
+  clientId: string;
+  redirectUri: string;
+  scopes: string[];
+  sub: string;
+  authTime: number;
+  nonce: string | undefined;
+  codeChallenge: string | undefined;
+  /** RFC 9449 §10: the code may only be redeemed with a proof by this key. */
+  dpopJkt: string | undefined;
+  /** The grant the code's tokens will belong to (revoked if the code is used twice). */
+  grantId: string;
+}
+
+export type ConsumeResult = 'consumed' | 'reused' | 'missing';
+
+export interface CodeStore {
+  save(codeHash: string, record: AuthorizationCodeRecord, ttlMs: number): Promise<void>;
+  /** The record while the code lives, used or not; does not consume. */
+  peek(codeHash: string): Promise<{ record: AuthorizationCodeRecord; used: boolean } | undefined>;
+  /** Atomically marks the code used: 'consumed' the first time, 'reused' after. */
+  consume(codeHash: string): Promise<ConsumeResult>;
+}
+
+/** What the user granted a client; tokens issued under it die with it. */
+export interface GrantRecord {
+  id: string;
+  clientId: string;
+  sub: string;
+  scopes: string[];
+  authTime: number;
+}
+
+export interface GrantStore {
+  create(grant: GrantRecord, ttlMs: number): Promise<void>;
+  /** The grant while it is active (not revoked, not expired). */
+  find(id: string): Promise<GrantRecord | undefined>;
+  /** Remembers an access token of the grant, so revoking the grant can deny it. */
+  addAccessToken(grantId: string, jti: string, expiresAtMs: number): Promise<void>;
+  /** Revokes the grant; returns its access tokens that have not expired. */
+  revoke(grantId: string): Promise<Array<{ jti: string; expiresAtMs: number }>>;
+}
+
+export interface RefreshTokenRecord {
+  grantId: string;
+  clientId: string;
+  scopes: string[];
+  /** RFC 9449 §5: a public client's refresh token is bound to the DPoP key that obtained it. */
+  jkt: string | undefined;
+  expiresAtMs: number;
+}
+
+export interface RefreshTokenStore {
+  save(tokenHash: string, record: RefreshTokenRecord): Promise<void>;
+  peek(tokenHash: string): Promise<{ record: RefreshTokenRecord; used: boolean } | undefined>;
+  /**
+   * Atomically retires `oldHash` and stores its successor (RFC 9700 §4.14 rotation):
+   * 'consumed' when rotated, 'reused' when `oldHash` was already retired, 'missing' when unknown.
+   */
+  rotate(oldHash: string, newHash: string, next: RefreshTokenRecord): Promise<ConsumeResult>;
+}
+
+/** A short-lived key-value store with expiry: sessions, pending interactions, consents. */
+export interface ExpiringStore<V> {
+  set(key: string, value: V, ttlMs: number): Promise<void>;
+  get(key: string): Promise<V | undefined>;
+  /** Returns and deletes. */
+  take(key: string): Promise<V | undefined>;
+  delete(key: string): Promise<void>;
+}

@@ -3,12 +3,17 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
-import { hashClientSecret } from '../../src/users/secret-hash.js';
+import { hashClientSecret, hashPassword } from '../../src/users/secret-hash.js';
 import { generateSigningJwks, signingKeysFromJwks, type SigningKeys } from '../../src/tokens/keys.js';
 
 export const issuer = 'https://op.example.test/oidc';
 
 export const serviceClient = { id: 'service', secret: 'service-secret-0123456789abcdef-0123' };
+export const webClient = { id: 'web', secret: 'web-secret-0123456789abcdef-0123456789' };
+export const spaRedirect = 'https://spa.example.test/callback';
+export const spaOrigin = 'https://spa.example.test';
+export const webRedirect = 'https://web.example.test/cb';
+export const alice = { username: 'alice', password: 'correct horse battery staple', sub: 'user-alice' };
 export const resourceServer = { id: 'resource-server', secret: 'rs-secret-0123456789abcdef-0123456789' };
 
 /** A test clock: starts at a fixed time and moves only when told. */
@@ -64,11 +69,51 @@ export function defaultTestClients(): NonNullable<ConfigInput['clients']> {
       dpop_require_nonce: true,
     },
     {
+      client_id: 'spa',
+      client_name: 'Test SPA',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      redirect_uris: [spaRedirect],
+      post_logout_redirect_uris: [`${spaOrigin}/signed-out`],
+      scope: 'openid profile email offline_access api:read',
+    },
+    {
+      client_id: 'first-party-spa',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      redirect_uris: ['http://localhost:5173/callback'],
+      scope: 'openid profile offline_access',
+      first_party: true,
+    },
+    {
+      client_id: webClient.id,
+      client_secret_hash: hashClientSecret(webClient.secret),
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['authorization_code', 'refresh_token'],
+      redirect_uris: [webRedirect],
+      scope: 'openid profile email offline_access',
+      first_party: true,
+    },
+    {
       client_id: resourceServer.id,
       client_secret_hash: hashClientSecret(resourceServer.secret),
       token_endpoint_auth_method: 'client_secret_basic',
       grant_types: [],
       introspection_allowed: true,
+    },
+  ];
+}
+
+let aliceHash: Promise<string> | undefined;
+/** The test user; the scrypt hash is made once per run. */
+export async function testUsers(): Promise<NonNullable<ConfigInput['users']>> {
+  aliceHash ??= hashPassword(alice.password);
+  return [
+    {
+      sub: alice.sub,
+      username: alice.username,
+      password_hash: await aliceHash,
+      claims: { name: 'Alice Example', email: 'alice@example.test', email_verified: true, preferred_username: 'alice' },
     },
   ];
 }
@@ -89,7 +134,7 @@ export async function makeTestApp(overrides: Partial<ConfigInput> = {}): Promise
       done();
     },
   });
-  const config = parseConfig({ issuer, logLevel: 'info', clients: defaultTestClients(), ...overrides });
+  const config = parseConfig({ issuer, logLevel: 'info', clients: defaultTestClients(), users: await testUsers(), ...overrides });
   const app = await buildApp({
     config,
     clock,

@@ -22,9 +22,20 @@ describe('discovery and JWKS', () => {
       introspection_endpoint: `${issuer}/introspect`,
       jwks_uri: `${issuer}/jwks`,
       dpop_signing_alg_values_supported: ['ES256', 'ES384', 'PS256', 'EdDSA', 'Ed25519'],
-      grant_types_supported: ['client_credentials'],
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      authorization_endpoint: `${issuer}/authorize`,
+      revocation_endpoint: `${issuer}/revoke`,
+      end_session_endpoint: `${issuer}/logout`,
+      grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+      response_types_supported: ['code'],
+      code_challenge_methods_supported: ['S256'],
+      authorization_response_iss_parameter_supported: true,
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      id_token_signing_alg_values_supported: ['ES256'],
     });
+    expect(oidc.json().scopes_supported).toEqual(expect.arrayContaining(['openid', 'api:read']));
+    expect(oidc.json().claims_supported).toEqual(expect.arrayContaining(['sub', 'name', 'email', 'email_verified']));
+    // Only the code flow is offered: no implicit, no hybrid, no plain PKCE (RFC 9700 §2.1.1, §2.1.2).
+    expect(JSON.stringify(oidc.json())).not.toMatch(/"token"|id_token token|"plain"/);
   });
 
   it('publishes public signing keys only, with kid, alg and use, that verify issued tokens', async () => {

@@ -1,0 +1,155 @@
+import type { Client, ClientRegistry } from '../clients.js';
+import { OAuthError } from '../errors.js';
+import { grantScopes } from '../scopes.js';
+
+/** A validated authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1), kept across login and consent. */
+export interface AuthorizationRequest {
+  clientId: string;
+  redirectUri: string;
+  state: string | undefined;
+  nonce: string | undefined;
+  scopes: string[];
+  codeChallenge: string | undefined;
+  dpopJkt: string | undefined;
+  prompt: string[];
+  maxAge: number | undefined;
+  loginHint: string | undefined;
+}
+
+export type AuthorizationRequestResult =
+  | { ok: true; request: AuthorizationRequest; client: Client }
+  /** The client or redirect URI cannot be trusted: show an error page, never redirect (RFC 6749 §4.1.2.1). */
+  | { ok: false; error: OAuthError; redirect: undefined }
+  /** Everything else goes back to the client's redirect URI. */
+  | { ok: false; error: OAuthError; redirect: { uri: string; state: string | undefined } };
+
+const base64url43 = /^[A-Za-z0-9_-]{43}$/;
+const prompts = new Set(['none', 'login', 'consent']);
+
+function invalid(code: ConstructorParameters<typeof OAuthError>[0], description: string, reason: string): OAuthError {
+  return new OAuthError(code, description, { reason });
+}
+
+/**
+ * Checks the request in the order that decides where errors go: first the client and the
+ * exact redirect URI (RFC 9700 §2.1: exact string match), then everything else.
+ */
+export function validateAuthorizationRequest(
+  params: Readonly<Record<string, unknown>>,
+  clients: ClientRegistry,
+): AuthorizationRequestResult {
+  const clientId = params.client_id;
+  const client = typeof clientId === 'string' ? clients.find(clientId) : undefined;
+  if (!client || !client.grant_types.includes('authorization_code')) {
+    return { ok: false, error: invalid('invalid_request', 'unknown client_id', 'client_id'), redirect: undefined };
+  }
+  const redirectUri = params.redirect_uri;
+  if (typeof redirectUri !== 'string' || !client.redirect_uris.includes(redirectUri)) {
+    return {
+      ok: false,
+      error: invalid('invalid_request', 'redirect_uri is missing or not registered for this client', 'redirect_uri'),
+      redirect: undefined,
+    };
+  }
+  const state = typeof params.state === 'string' ? params.state : undefined;
+  const redirect = { uri: redirectUri, state };
+  const fail = (error: OAuthError): AuthorizationRequestResult => ({ ok: false, error, redirect });
+
+  // RFC 6749 §3.1: a parameter must not be repeated; it then arrives as an array.
+  const repeated = Object.entries(params).find(([, value]) => typeof value !== 'string');
+  if (repeated) return fail(invalid('invalid_request', `parameter ${repeated[0]} is repeated or malformed`, 'repeated'));
+  const param = (name: string) => params[name] as string | undefined;
+
+  if (param('request') !== undefined || param('request_uri') !== undefined) {
+    return fail(invalid('invalid_request', 'request objects are not supported', 'request_object'));
+  }
+  // Only the code flow: no implicit or hybrid (RFC 9700 §2.1.2).
+  if (param('response_type') !== 'code') {
+    return fail(invalid('unsupported_response_type', 'response_type must be code', 'response_type'));
+  }
+  const responseMode = param('response_mode');
+  if (responseMode !== undefined && responseMode !== 'query') {
+    return fail(invalid('invalid_request', 'response_mode must be query', 'response_mode'));
+  }
+
+  let scopes: string[];
+  try {
+    scopes = grantScopes(param('scope'), client.scopes);
+  } catch (error) {
+    return fail(error as OAuthError);
+  }
+
+  // PKCE (RFC 7636, RFC 9700 §2.1.1): S256 only; required of public clients.
+  const codeChallenge = param('code_challenge');
+  const method = param('code_challenge_method');
+  if (codeChallenge === undefined) {
+    if (client.token_endpoint_auth_method === 'none') {
+      return fail(invalid('invalid_request', 'code_challenge is required (PKCE with S256)', 'pkce'));
+    }
+    if (method !== undefined) return fail(invalid('invalid_request', 'code_challenge_method without code_challenge', 'pkce'));
+  } else {
+    if (method !== 'S256') return fail(invalid('invalid_request', 'code_challenge_method must be S256', 'pkce'));
+    if (!base64url43.test(codeChallenge)) return fail(invalid('invalid_request', 'code_challenge is malformed', 'pkce'));
+  }
+
+  // RFC 9449 §10: dpop_jkt is a base64url SHA-256 JWK thumbprint.
+  const dpopJkt = param('dpop_jkt');
+  if (dpopJkt !== undefined && !base64url43.test(dpopJkt)) {
+    return fail(invalid('invalid_request', 'dpop_jkt is malformed', 'dpop_jkt'));
+  }
+
+  const prompt = (param('prompt') ?? '').split(' ').filter(Boolean);
+  if (!prompt.every((value) => prompts.has(value))) {
+    return fail(invalid('invalid_request', 'prompt must be none, login or consent', 'prompt'));
+  }
+  if (prompt.includes('none') && prompt.length > 1) {
+    return fail(invalid('invalid_request', 'prompt=none cannot be combined with other values', 'prompt'));
+  }
+
+  const maxAgeText = param('max_age');
+  let maxAge: number | undefined;
+  if (maxAgeText !== undefined) {
+    if (!/^\d{1,9}$/.test(maxAgeText)) return fail(invalid('invalid_request', 'max_age must be a number of seconds', 'max_age'));
+    maxAge = Number(maxAgeText);
+  }
+
+  const nonce = param('nonce');
+  if (nonce !== undefined && nonce.length > 512) return fail(invalid('invalid_request', 'nonce is too long', 'nonce'));
+  if (state !== undefined && state.length > 2048) return fail(invalid('invalid_request', 'state is too long', 'state'));
+
+  return {
+    ok: true,
+    client,
+    request: {
+      clientId: client.client_id,
+      redirectUri,
+      state,
+      nonce,
+      scopes,
+      codeChallenge,
+      dpopJkt,
+      prompt,
+      maxAge,
+      loginHint: param('login_hint'),
+    },
+  };
+}
+
+/** The authorization response URL (RFC 6749 §4.1.2) with `iss` (RFC 9207) and `state`. */
+export function authorizationResponseUrl(
+  redirectUri: string,
+  issuer: string,
+  state: string | undefined,
+  result: { code: string } | { error: OAuthError },
+): string {
+  const url = new URL(redirectUri);
+  if ('code' in result) {
+    url.searchParams.set('code', result.code);
+  } else {
+    url.searchParams.set('error', result.error.code);
+    url.searchParams.set('error_description', result.error.message);
+  }
+  if (state !== undefined) url.searchParams.set('state', state);
+  url.searchParams.set('iss', issuer);
+  return url.toString();
+}

@@ -1,0 +1,59 @@
+import { hashOpaque, newOpaqueToken } from '../../tokens/opaque.js';
+import { OAuthError } from '../errors.js';
+import { parseScope } from '../scopes.js';
+import type { GrantHandler } from './grant.js';
+import { issueUserTokens, revokeGrant, type UserTokenDeps } from './user-tokens.js';
+
+function invalidGrant(description: string, reason: string): OAuthError {
+  return new OAuthError('invalid_grant', description, { reason });
+}
+
+/**
+ * RFC 6749 §6 with rotation and reuse detection (RFC 9700 §4.14): every use retires the token
+ * and issues a successor; presenting a retired token revokes the whole grant. A DPoP-bound
+ * refresh token (RFC 9449 §5) needs a proof by the same key, checked before anything is consumed.
+ * Scope can be narrowed, never widened.
+ */
+export function refreshTokenGrant(deps: UserTokenDeps): GrantHandler {
+  return async ({ client, params, dpop }) => {
+    const token = params.refresh_token;
+    if (!token) throw new OAuthError('invalid_request', 'refresh_token is required', { reason: 'refresh_token' });
+    const tokenHash = hashOpaque(token);
+    const entry = await deps.refreshTokens.peek(tokenHash);
+    if (!entry || entry.record.clientId !== client.client_id) {
+      throw invalidGrant('refresh token is invalid or expired', 'refresh_token');
+    }
+    const { record } = entry;
+    if (entry.used) {
+      await revokeGrant(record.grantId, deps);
+      throw invalidGrant('refresh token was already used; the grant is revoked', 'refresh_reuse');
+    }
+    const grant = await deps.grants.find(record.grantId);
+    if (!grant) throw invalidGrant('refresh token is revoked', 'revoked');
+    if (record.jkt !== undefined) {
+      if (!dpop) throw new OAuthError('invalid_dpop_proof', 'the refresh token is DPoP-bound: a proof is required', { reason: 'missing' });
+      if (dpop.jkt !== record.jkt) throw invalidGrant('DPoP proof key does not match the refresh token binding', 'jkt');
+    }
+    let scopes = record.scopes;
+    if (params.scope !== undefined) {
+      const requested = parseScope(params.scope);
+      const widened = requested.filter((scope) => !record.scopes.includes(scope));
+      if (widened.length > 0) {
+        throw new OAuthError('invalid_scope', `scope exceeds the grant: ${widened.join(' ')}`, { reason: 'scope' });
+      }
+      scopes = requested;
+    }
+
+    const next = newOpaqueToken();
+    const rotated = await deps.refreshTokens.rotate(tokenHash, hashOpaque(next), {
+      ...record,
+      expiresAtMs: deps.clock() + deps.refreshTokenTtlMs,
+    });
+    if (rotated === 'reused') {
+      await revokeGrant(record.grantId, deps);
+      throw invalidGrant('refresh token was already used; the grant is revoked', 'refresh_reuse');
+    }
+    if (rotated === 'missing') throw invalidGrant('refresh token is invalid or expired', 'refresh_token');
+    return issueUserTokens({ grant, client, scopes, jkt: dpop?.jkt, nonce: undefined, refreshToken: next }, deps);
+  };
+}

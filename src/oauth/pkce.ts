@@ -1,0 +1,12 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+/** RFC 7636 §4.1: 43 to 128 characters of [A-Za-z0-9-._~]. */
+const verifierSyntax = /^[A-Za-z0-9\-._~]{43,128}$/;
+
+/** RFC 7636 §4.6 with S256: BASE64URL(SHA256(ASCII(code_verifier))) equals the challenge, compared in constant time. */
+export function verifyPkce(codeVerifier: string, codeChallenge: string): boolean {
+  if (!verifierSyntax.test(codeVerifier)) return false;
+  const computed = Buffer.from(createHash('sha256').update(codeVerifier, 'ascii').digest('base64url'));
+  const expected = Buffer.from(codeChallenge);
+  return computed.length === expected.length && timingSafeEqual(computed, expected);
+}

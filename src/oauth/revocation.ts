@@ -1,0 +1,63 @@
+import type { RefreshTokenStore, RevokedTokens } from '../stores/ports.js';
+import type { AccessTokenClaims } from '../tokens/access-token.js';
+import { hashOpaque } from '../tokens/opaque.js';
+import { authenticateClient, type ClientCredentialsInput } from './client-auth.js';
+import type { ClientRegistry } from './clients.js';
+import { OAuthError } from './errors.js';
+import { revokeGrant, type UserTokenDeps } from './grants/user-tokens.js';
+
+/**
+ * RFC 7009 token revocation. A refresh token revokes its whole grant, access tokens included
+ * (§2.1 SHOULD); an access token is denied by `jti` until it expires. Unknown, invalid and
+ * expired tokens get the same 200 as revoked ones, so the endpoint is no oracle (§2.2).
+ */
+export async function revokeToken(
+  request: { params: Readonly<Record<string, string | undefined>>; credentials: ClientCredentialsInput },
+  deps: Pick<UserTokenDeps, 'grants' | 'revoked'> & {
+    clients: ClientRegistry;
+    refreshTokens: RefreshTokenStore;
+    revoked: RevokedTokens;
+    /** Signature and expiry only: an already revoked token verifies as revoked, which is fine here. */
+    verifyAccessToken: (token: string) => Promise<AccessTokenClaims>;
+  },
+): Promise<void> {
+  const client = await authenticateClient(request.credentials, deps.clients);
+  const token = request.params.token;
+  if (!token) throw new OAuthError('invalid_request', 'token is required', { reason: 'token' });
+  const hint = request.params.token_type_hint;
+  if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token') {
+    throw new OAuthError('unsupported_token_type', `token_type_hint ${hint} is not supported`, { reason: 'token_type_hint' });
+  }
+  // The hint only orders the look-ups (§2.1): when it is wrong, the other type is tried.
+  const lookups = hint === 'access_token' ? [revokeAccess, revokeRefresh] : [revokeRefresh, revokeAccess];
+  for (const lookup of lookups) {
+    if (await lookup()) return;
+  }
+
+  async function revokeRefresh(): Promise<boolean> {
+    const entry = await deps.refreshTokens.peek(hashOpaque(token!));
+    if (!entry) return false;
+    assertOwner(entry.record.clientId);
+    await revokeGrant(entry.record.grantId, deps);
+    return true;
+  }
+
+  async function revokeAccess(): Promise<boolean> {
+    let claims: AccessTokenClaims;
+    try {
+      claims = await deps.verifyAccessToken(token!);
+    } catch {
+      return false;
+    }
+    assertOwner(claims.client_id);
+    await deps.revoked.revoke(claims.jti, claims.exp * 1000);
+    return true;
+  }
+
+  function assertOwner(clientId: string): void {
+    // §2.1: a client may revoke only its own tokens.
+    if (clientId !== client.client_id) {
+      throw new OAuthError('unauthorized_client', 'the token was not issued to this client', { reason: 'token_owner' });
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import { createHash } from 'node:crypto';
+import { SignJWT } from 'jose';
+import type { Clock } from '../stores/ports.js';
+import type { SigningKeys } from './keys.js';
+
+/** OIDC Core §3.1.3.6: at_hash is the left half of the hash of the access token, with the hash of the signing alg. */
+export function halfHash(value: string, alg: string): string {
+  const bits = alg === 'EdDSA' || alg === 'Ed25519' || alg.endsWith('512') ? 512 : alg.endsWith('384') ? 384 : 256;
+  const digest = createHash(`sha${bits}`).update(value, 'ascii').digest();
+  return digest.subarray(0, digest.length / 2).toString('base64url');
+}
+
+export interface IdTokenInput {
+  sub: string;
+  clientId: string;
+  nonce: string | undefined;
+  authTime: number;
+  accessToken: string;
+  /** Claims about the user, when the ID token should carry them. */
+  claims?: Record<string, unknown>;
+}
+
+/** An OpenID Connect ID token (OIDC Core §2): signed with the provider's current key. */
+export async function issueIdToken(
+  input: IdTokenInput,
+  deps: { keys: SigningKeys; issuer: string; ttlSeconds: number; clock: Clock },
+): Promise<string> {
+  const { keys } = deps;
+  const iat = Math.floor(deps.clock() / 1000);
+  return new SignJWT({
+    ...input.claims,
+    iss: deps.issuer,
+    sub: input.sub,
+    aud: input.clientId,
+    azp: input.clientId,
+    iat,
+    exp: iat + deps.ttlSeconds,
+    auth_time: input.authTime,
+    at_hash: halfHash(input.accessToken, keys.current.alg),
+    ...(input.nonce !== undefined ? { nonce: input.nonce } : {}),
+  })
+    .setProtectedHeader({ alg: keys.current.alg, kid: keys.current.kid, typ: 'JWT' })
+    .sign(keys.current.privateKey);
+}
