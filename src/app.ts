@@ -27,6 +27,7 @@ import { refreshTokenGrant } from './oauth/grants/refresh-token.js';
 import type { UserTokenDeps } from './oauth/grants/user-tokens.js';
 import { resolveLogoutRequest, verifyIdTokenHint } from './oauth/logout.js';
 import { revokeToken } from './oauth/revocation.js';
+import { userinfoClaims } from './oauth/userinfo.js';
 import { introspectToken } from './oauth/introspection.js';
 import { authorizeResourceRequest } from './oauth/protected-resource.js';
 import { handleTokenRequest } from './oauth/token-endpoint.js';
@@ -40,7 +41,7 @@ import { systemClock, type Clock } from './stores/ports.js';
 import { issueAccessToken, verifyAccessToken, type AccessTokenGrant } from './tokens/access-token.js';
 import { issueIdToken } from './tokens/id-token.js';
 import { loadSigningKeys, type SigningKeys } from './tokens/keys.js';
-import { StaticUserDirectory, claimsForScopes, scopeClaims } from './users/directory.js';
+import { StaticUserDirectory, scopeClaims } from './users/directory.js';
 
 export interface AppOptions {
   config: Config;
@@ -199,11 +200,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerProfileRoute(app, {
     path: pathOf(urls.profile),
     authorize: (request) => authorizeResourceRequest(request, resourceDeps),
-    claimsFor: async (token) => {
-      // Tokens of a signed-in user carry auth_time; client_credentials tokens speak for the client.
-      const user = token.auth_time !== undefined ? await users.findBySubject(token.sub) : undefined;
-      return user ? claimsForScopes(user, token.scope.split(' ')) : { sub: token.sub };
-    },
+    claimsFor: (token) => userinfoClaims(token, users),
   });
   registerIntrospectionRoute(app, {
     path: pathOf(urls.introspection),

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { OAuthError } from '../../oauth/errors.js';
 import type { ResourceAccess, ResourceRequest } from '../../oauth/protected-resource.js';
 import type { AccessTokenClaims } from '../../tokens/access-token.js';
 import { headerValues } from '../headers.js';
@@ -23,7 +24,13 @@ export function registerProfileRoute(
     });
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
     if (access.dpopNonce) reply.header('dpop-nonce', access.dpopNonce);
-    return deps.claimsFor(access.claims);
+    try {
+      return await deps.claimsFor(access.claims);
+    } catch (error) {
+      // Challenge with the scheme the token is used with (RFC 6750 §3, RFC 9449 §7.1).
+      if (error instanceof OAuthError && !error.challenge) throw error.withChallenge(access.claims.cnf?.jkt ? 'DPoP' : 'Bearer');
+      throw error;
+    }
   };
   const options = { config: { protectedResource: true } };
   app.get(deps.path, options, handler);
