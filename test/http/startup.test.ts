@@ -50,7 +50,7 @@ describe('process start-up and shutdown', () => {
       if (!health) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(health?.status).toBe(200);
-    const discovery = await (await fetch(`http://127.0.0.1:${port}/oidc/.well-known/openid-configuration`)).json();
+    const discovery = (await (await fetch(`http://127.0.0.1:${port}/oidc/.well-known/openid-configuration`)).json()) as { issuer: string };
     expect(discovery.issuer).toBe(`http://127.0.0.1:${port}/oidc`);
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
