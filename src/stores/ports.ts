@@ -66,8 +66,11 @@ export interface GrantStore {
   create(grant: GrantRecord, ttlMs: number): Promise<void>;
   /** The grant while it is active (not revoked, not expired). */
   find(id: string): Promise<GrantRecord | undefined>;
-  /** Remembers an access token of the grant, so revoking the grant can deny it. */
-  addAccessToken(grantId: string, jti: string, expiresAtMs: number): Promise<void>;
+  /**
+   * Remembers an access token of the grant, so revoking the grant can deny it. False when the
+   * grant is no longer active (revoked meanwhile): the caller must not hand the token out.
+   */
+  addAccessToken(grantId: string, jti: string, expiresAtMs: number): Promise<boolean>;
   /** Revokes the grant; returns its access tokens that have not expired. */
   revoke(grantId: string): Promise<Array<{ jti: string; expiresAtMs: number }>>;
 }

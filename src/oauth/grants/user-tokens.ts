@@ -2,6 +2,7 @@ import type { Clock, GrantRecord, GrantStore, RefreshTokenStore, RevokedTokens }
 import type { AccessTokenGrant, IssuedAccessToken } from '../../tokens/access-token.js';
 import type { IdTokenInput } from '../../tokens/id-token.js';
 import type { Client } from '../clients.js';
+import { OAuthError } from '../errors.js';
 import type { TokenResponse } from './grant.js';
 
 /** What the authorization_code and refresh_token grants share: issuing and revoking a user's tokens. */
@@ -39,7 +40,11 @@ export async function issueUserTokens(
     jkt: input.jkt,
     authTime: grant.authTime,
   });
-  await deps.grants.addAccessToken(grant.id, issued.claims.jti, issued.claims.exp * 1000);
+  if (!(await deps.grants.addAccessToken(grant.id, issued.claims.jti, issued.claims.exp * 1000))) {
+    // The grant was revoked while this request ran: the new token must not escape.
+    await deps.revoked.revoke(issued.claims.jti, issued.claims.exp * 1000);
+    throw new OAuthError('invalid_grant', 'the grant has been revoked', { reason: 'revoked' });
+  }
   const response: TokenResponse = {
     access_token: issued.token,
     token_type: issued.tokenType,

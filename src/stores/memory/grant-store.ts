@@ -28,13 +28,14 @@ export class MemoryGrantStore implements GrantStore {
     return entry && !entry.revoked ? entry.grant : undefined;
   }
 
-  async addAccessToken(grantId: string, jti: string, expiresAtMs: number): Promise<void> {
+  async addAccessToken(grantId: string, jti: string, expiresAtMs: number): Promise<boolean> {
     const entry = this.grants.get(grantId);
-    if (!entry) return;
+    if (!entry || entry.revoked) return false;
     const now = this.clock();
     // Keep the list short: forget tokens that have expired anyway.
     entry.accessTokens = entry.accessTokens.filter((token) => token.expiresAtMs > now);
     entry.accessTokens.push({ jti, expiresAtMs });
+    return true;
   }
 
   async revoke(grantId: string): Promise<Array<{ jti: string; expiresAtMs: number }>> {
