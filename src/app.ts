@@ -19,8 +19,6 @@ import { registerProfileRoute } from './http/routes/profile.js';
 import { registerTokenRoute } from './http/routes/token.js';
 import { loggerOptions } from './logger.js';
 import { StaticClientRegistry } from './oauth/clients.js';
-import type { Session } from './oauth/authorize/flow.js';
-import type { Interaction } from './oauth/authorize/interaction.js';
 import { authorizationCodeGrant } from './oauth/grants/authorization-code.js';
 import { clientCredentialsGrant } from './oauth/grants/client-credentials.js';
 import { refreshTokenGrant } from './oauth/grants/refresh-token.js';
@@ -31,12 +29,7 @@ import { userinfoClaims } from './oauth/userinfo.js';
 import { introspectToken } from './oauth/introspection.js';
 import { authorizeResourceRequest } from './oauth/protected-resource.js';
 import { handleTokenRequest } from './oauth/token-endpoint.js';
-import { MemoryCodeStore } from './stores/memory/code-store.js';
-import { MemoryExpiringStore } from './stores/memory/expiring-store.js';
-import { MemoryGrantStore } from './stores/memory/grant-store.js';
-import { MemoryRefreshTokenStore } from './stores/memory/refresh-token-store.js';
-import { MemoryReplayCache } from './stores/memory/replay-cache.js';
-import { MemoryRevokedTokens } from './stores/memory/revoked-tokens.js';
+import { createStores, type Stores } from './stores/create-stores.js';
 import { systemClock, type Clock } from './stores/ports.js';
 import { issueAccessToken, verifyAccessToken, type AccessTokenGrant } from './tokens/access-token.js';
 import { issueIdToken } from './tokens/id-token.js';
@@ -50,6 +43,8 @@ export interface AppOptions {
   signingKeys?: SigningKeys;
   /** Nonce MAC secret; from config or dataDir when absent. */
   nonceSecret?: Buffer;
+  /** Stores; built from config.store when absent. */
+  stores?: Stores;
   /** Where log lines go (tests capture them); stdout by default. */
   logStream?: NodeJS.WritableStream;
 }
@@ -84,15 +79,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const pathOf = (url: string) => new URL(url).pathname;
 
   const clients = new StaticClientRegistry(config.clients);
-  const replayCache = new MemoryReplayCache(config.dpop.replayCacheMaxEntries, clock);
-  const revoked = new MemoryRevokedTokens(1_000_000, clock);
+  const stores = options.stores ?? (await createStores(config.store, { replayCacheMaxEntries: config.dpop.replayCacheMaxEntries }, clock));
+  const { replayCache, revoked, codes, grants, refreshTokens, sessions, interactions, consents } = stores;
   const users = new StaticUserDirectory(config.users);
-  const codes = new MemoryCodeStore(100_000, clock);
-  const grants = new MemoryGrantStore(1_000_000, clock);
-  const refreshTokens = new MemoryRefreshTokenStore(1_000_000, clock);
-  const sessions = new MemoryExpiringStore<Session>('session', 1_000_000, clock);
-  const interactions = new MemoryExpiringStore<Interaction>('interaction', 100_000, clock);
-  const consents = new MemoryExpiringStore<string[]>('consent', 1_000_000, clock);
   const nonces = new DpopNonces(nonceSecret, config.dpop.nonceStepSeconds, clock);
   const verifier = new DpopProofVerifier(
     {
@@ -128,6 +117,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     trustProxy: false,
     return503OnClosing: true,
   });
+  app.addHook('onClose', async () => stores.close());
   await app.register(formBody);
   await app.register(cookie);
   registerErrorHandler(app, { realm: issuer, dpopAlgorithms: config.dpop.algs });
@@ -141,7 +131,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const scopesSupported = [...new Set(['openid', ...config.clients.flatMap((client) => client.scope.split(' ').filter(Boolean))])];
   const authMethods = ['client_secret_basic', 'client_secret_post'];
   const signingAlgs = [keys.current.alg];
-  registerHealthRoute(app);
+  registerHealthRoute(app, { ping: () => stores.ping() });
   registerDiscoveryRoutes(app, {
     issuerPath,
     metadata: {

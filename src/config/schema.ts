@@ -158,6 +158,17 @@ export const configSchema = z
         consentTtlSeconds: z.number().int().min(60).default(365 * 86_400),
       })
       .default({ ttlSeconds: 8 * 3600, interactionTtlSeconds: 600, consentTtlSeconds: 365 * 86_400 }),
+    store: z
+      .object({
+        /** memory: one process (the embedded default); redis: state shared by every instance. */
+        type: z.enum(['memory', 'redis']).default('memory'),
+        redisUrl: z.string().url().default('redis://127.0.0.1:6379'),
+        /** Prefix of every Redis key, so several deployments can share a server. */
+        keyPrefix: z.string().default('dpop-oidc:'),
+        /** Bound of each in-memory store; when full of live entries, requests fail closed. */
+        memoryMaxEntries: z.number().int().min(100).default(1_000_000),
+      })
+      .default({ type: 'memory', redisUrl: 'redis://127.0.0.1:6379', keyPrefix: 'dpop-oidc:', memoryMaxEntries: 1_000_000 }),
     clients: z.array(clientSchema).default([]),
     users: usersConfigSchema.default([]),
   })

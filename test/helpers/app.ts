@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
+import type { Stores } from '../../src/stores/create-stores.js';
 import { hashClientSecret, hashPassword } from '../../src/users/secret-hash.js';
 import { generateSigningJwks, signingKeysFromJwks, type SigningKeys } from '../../src/tokens/keys.js';
 
@@ -125,8 +126,11 @@ export interface TestApp {
 }
 
 /** The real app with test config, an injected clock and captured log lines. */
-export async function makeTestApp(overrides: Partial<ConfigInput> = {}): Promise<TestApp> {
-  const clock = testClock();
+export async function makeTestApp(
+  overrides: Partial<ConfigInput> = {},
+  options: { clock?: ReturnType<typeof testClock>; stores?: Stores } = {},
+): Promise<TestApp> {
+  const clock = options.clock ?? testClock();
   let logged = '';
   const logStream = new Writable({
     write(chunk, _encoding, done) {
@@ -141,6 +145,7 @@ export async function makeTestApp(overrides: Partial<ConfigInput> = {}): Promise
     signingKeys: await testSigningKeys(),
     nonceSecret: Buffer.from('test-nonce-secret-0123456789abcdef0123456789'),
     logStream,
+    ...(options.stores ? { stores: options.stores } : {}),
   });
   return { app, clock, logs: () => logged };
 }

@@ -1,0 +1,84 @@
+import type { Config } from '../config/schema.js';
+import type { Session } from '../oauth/authorize/flow.js';
+import type { Interaction } from '../oauth/authorize/interaction.js';
+import { MemoryCodeStore } from './memory/code-store.js';
+import { MemoryExpiringStore } from './memory/expiring-store.js';
+import { MemoryGrantStore } from './memory/grant-store.js';
+import { MemoryRefreshTokenStore } from './memory/refresh-token-store.js';
+import { MemoryReplayCache } from './memory/replay-cache.js';
+import { MemoryRevokedTokens } from './memory/revoked-tokens.js';
+import type { Clock, CodeStore, ExpiringStore, GrantStore, RefreshTokenStore, ReplayCache, RevokedTokens } from './ports.js';
+import { createRedisClient, guarded } from './redis/client.js';
+import { RedisCodeStore } from './redis/code-store.js';
+import { RedisExpiringStore } from './redis/expiring-store.js';
+import { RedisGrantStore } from './redis/grant-store.js';
+import { RedisRefreshTokenStore } from './redis/refresh-token-store.js';
+import { RedisReplayCache } from './redis/replay-cache.js';
+import { RedisRevokedTokens } from './redis/revoked-tokens.js';
+
+/** Every store the provider uses, from one backend: memory (one process) or Redis (several instances). */
+export interface Stores {
+  replayCache: ReplayCache;
+  revoked: RevokedTokens;
+  codes: CodeStore;
+  grants: GrantStore;
+  refreshTokens: RefreshTokenStore;
+  sessions: ExpiringStore<Session>;
+  interactions: ExpiringStore<Interaction>;
+  consents: ExpiringStore<string[]>;
+  /** Throws StoreUnavailableError when the backend cannot answer (for readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createStores(config: Config['store'], limits: { replayCacheMaxEntries: number }, clock: Clock): Promise<Stores> {
+  if (config.type === 'memory') {
+    return {
+      replayCache: new MemoryReplayCache(limits.replayCacheMaxEntries, clock),
+      revoked: new MemoryRevokedTokens(config.memoryMaxEntries, clock),
+      codes: new MemoryCodeStore(config.memoryMaxEntries, clock),
+      grants: new MemoryGrantStore(config.memoryMaxEntries, clock),
+      refreshTokens: new MemoryRefreshTokenStore(config.memoryMaxEntries, clock),
+      sessions: new MemoryExpiringStore('session', config.memoryMaxEntries, clock),
+      interactions: new MemoryExpiringStore('interaction', config.memoryMaxEntries, clock),
+      consents: new MemoryExpiringStore('consent', config.memoryMaxEntries, clock),
+      ping: async () => {},
+      close: async () => {},
+    };
+  }
+  const redis = createRedisClient(config.redisUrl);
+  try {
+    await redis.connect();
+  } catch (error) {
+    redis.disconnect();
+    throw new Error(`cannot reach Redis at ${redactUrl(config.redisUrl)}: ${(error as Error).message}`);
+  }
+  const prefix = config.keyPrefix;
+  return {
+    replayCache: new RedisReplayCache(redis, prefix),
+    revoked: new RedisRevokedTokens(redis, prefix, clock),
+    codes: new RedisCodeStore(redis, prefix),
+    grants: new RedisGrantStore(redis, prefix, clock),
+    refreshTokens: new RedisRefreshTokenStore(redis, prefix, clock),
+    sessions: new RedisExpiringStore(redis, prefix, 'session'),
+    interactions: new RedisExpiringStore(redis, prefix, 'interaction'),
+    consents: new RedisExpiringStore(redis, prefix, 'consent'),
+    ping: async () => {
+      await guarded('redis', () => redis.ping());
+    },
+    close: async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+/** A Redis URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'an invalid URL';
+  }
+}

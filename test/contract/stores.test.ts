@@ -1,0 +1,240 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryCodeStore } from '../../src/stores/memory/code-store.js';
+import { MemoryExpiringStore } from '../../src/stores/memory/expiring-store.js';
+import { MemoryGrantStore } from '../../src/stores/memory/grant-store.js';
+import { MemoryRefreshTokenStore } from '../../src/stores/memory/refresh-token-store.js';
+import { MemoryReplayCache } from '../../src/stores/memory/replay-cache.js';
+import { MemoryRevokedTokens } from '../../src/stores/memory/revoked-tokens.js';
+import {
+  StoreUnavailableError,
+  systemClock,
+  type AuthorizationCodeRecord,
+  type CodeStore,
+  type ExpiringStore,
+  type GrantStore,
+  type RefreshTokenRecord,
+  type RefreshTokenStore,
+  type ReplayCache,
+  type RevokedTokens,
+} from '../../src/stores/ports.js';
+import { createRedisClient } from '../../src/stores/redis/client.js';
+import { RedisCodeStore } from '../../src/stores/redis/code-store.js';
+import { RedisExpiringStore } from '../../src/stores/redis/expiring-store.js';
+import { RedisGrantStore } from '../../src/stores/redis/grant-store.js';
+import { RedisRefreshTokenStore } from '../../src/stores/redis/refresh-token-store.js';
+import { RedisReplayCache } from '../../src/stores/redis/replay-cache.js';
+import { RedisRevokedTokens } from '../../src/stores/redis/revoked-tokens.js';
+
+/** One contract for every adapter of every port: the in-memory default and Redis (a real server). */
+interface Adapters {
+  replay: ReplayCache;
+  revoked: RevokedTokens;
+  codes: CodeStore;
+  refresh: RefreshTokenStore;
+  grants: GrantStore;
+  sessions: ExpiringStore<{ sub: string }>;
+}
+
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `dpop-oidc-test:${randomBytes(6).toString('hex')}:`;
+let redis: Redis;
+
+beforeAll(async () => {
+  redis = createRedisClient(redisUrl);
+  await redis.connect();
+});
+afterAll(async () => {
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+});
+
+const factories: Array<[string, () => Adapters]> = [
+  [
+    'memory',
+    () => ({
+      replay: new MemoryReplayCache(1000, systemClock),
+      revoked: new MemoryRevokedTokens(1000, systemClock),
+      codes: new MemoryCodeStore(1000, systemClock),
+      refresh: new MemoryRefreshTokenStore(1000, systemClock),
+      grants: new MemoryGrantStore(1000, systemClock),
+      sessions: new MemoryExpiringStore('session', 1000, systemClock),
+    }),
+  ],
+  [
+    'redis',
+    () => ({
+      replay: new RedisReplayCache(redis, prefix),
+      revoked: new RedisRevokedTokens(redis, prefix, systemClock),
+      codes: new RedisCodeStore(redis, prefix),
+      refresh: new RedisRefreshTokenStore(redis, prefix, systemClock),
+      grants: new RedisGrantStore(redis, prefix, systemClock),
+      sessions: new RedisExpiringStore(redis, prefix, 'session'),
+    }),
+  ],
+];
+
+const id = () => randomBytes(12).toString('base64url');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function codeRecord(): AuthorizationCodeRecord {
+  return {
+    clientId: 'spa',
+    redirectUri: 'https://spa.example.test/cb',
+    scopes: [],
+    sub: 'alice',
+    authTime: 1,
+    nonce: undefined,
+    codeChallenge: 'c'.repeat(43),
+    dpopJkt: undefined,
+    grantId: id(),
+  };
+}
+
+function refreshRecord(ttlMs = 60_000): RefreshTokenRecord {
+  return { grantId: id(), clientId: 'spa', scopes: ['openid'], jkt: 'j'.repeat(43), expiresAtMs: Date.now() + ttlMs };
+}
+
+describe.each(factories)('store contract: %s', (_name, make) => {
+  let stores: Adapters;
+  beforeAll(() => {
+    stores = make();
+  });
+
+  describe('ReplayCache', () => {
+    it('claims a key once within its TTL, and again after it', async () => {
+      const key = id();
+      expect(await stores.replay.claim(key, 100)).toBe(true);
+      expect(await stores.replay.claim(key, 100)).toBe(false);
+      await sleep(150);
+      expect(await stores.replay.claim(key, 100)).toBe(true);
+    });
+
+    it('gives exactly one winner among concurrent claims', async () => {
+      const key = id();
+      const results = await Promise.all(Array.from({ length: 20 }, () => stores.replay.claim(key, 5000)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+    });
+  });
+
+  describe('RevokedTokens', () => {
+    it('denies a revoked jti until its expiry, and only that one', async () => {
+      const jti = id();
+      await stores.revoked.revoke(jti, Date.now() + 100);
+      expect(await stores.revoked.isRevoked(jti)).toBe(true);
+      expect(await stores.revoked.isRevoked(id())).toBe(false);
+      await sleep(150);
+      expect(await stores.revoked.isRevoked(jti)).toBe(false);
+    });
+
+    it('ignores a token that has already expired', async () => {
+      const jti = id();
+      await stores.revoked.revoke(jti, Date.now() - 1000);
+      expect(await stores.revoked.isRevoked(jti)).toBe(false);
+    });
+  });
+
+  describe('CodeStore', () => {
+    it('peeks without consuming, consumes once, then reports reuse', async () => {
+      const hash = id();
+      const record = codeRecord();
+      await stores.codes.save(hash, record, 5000);
+      expect(await stores.codes.peek(hash)).toEqual({ record, used: false });
+      expect(await stores.codes.consume(hash)).toBe('consumed');
+      expect(await stores.codes.consume(hash)).toBe('reused');
+      expect((await stores.codes.peek(hash))?.used).toBe(true);
+      expect(await stores.codes.consume(id())).toBe('missing');
+    });
+
+    it('lets exactly one of many concurrent redemptions consume a code', async () => {
+      const hash = id();
+      await stores.codes.save(hash, codeRecord(), 5000);
+      const results = await Promise.all(Array.from({ length: 20 }, () => stores.codes.consume(hash)));
+      expect(results.filter((result) => result === 'consumed')).toHaveLength(1);
+      expect(results.filter((result) => result === 'reused')).toHaveLength(19);
+    });
+
+    it('forgets a code after its TTL', async () => {
+      const hash = id();
+      await stores.codes.save(hash, codeRecord(), 100);
+      await sleep(150);
+      expect(await stores.codes.peek(hash)).toBeUndefined();
+      expect(await stores.codes.consume(hash)).toBe('missing');
+    });
+  });
+
+  describe('RefreshTokenStore', () => {
+    it('rotates once: the successor exists, the old token is then reused', async () => {
+      const [old, next] = [id(), id()];
+      const record = refreshRecord();
+      await stores.refresh.save(old, record);
+      expect(await stores.refresh.peek(old)).toEqual({ record, used: false });
+      expect(await stores.refresh.rotate(old, next, record)).toBe('consumed');
+      expect(await stores.refresh.peek(next)).toEqual({ record, used: false });
+      expect(await stores.refresh.rotate(old, id(), record)).toBe('reused');
+      expect(await stores.refresh.rotate(id(), id(), record)).toBe('missing');
+    });
+
+    it('lets exactly one of many concurrent rotations win', async () => {
+      const old = id();
+      const record = refreshRecord();
+      await stores.refresh.save(old, record);
+      const results = await Promise.all(Array.from({ length: 20 }, () => stores.refresh.rotate(old, id(), record)));
+      expect(results.filter((result) => result === 'consumed')).toHaveLength(1);
+    });
+  });
+
+  describe('GrantStore', () => {
+    it('finds an active grant, records its tokens, and revokes it with its live tokens', async () => {
+      const grant = { id: id(), clientId: 'spa', sub: 'alice', scopes: ['openid', 'offline_access'], authTime: 1 };
+      await stores.grants.create(grant, 60_000);
+      expect(await stores.grants.find(grant.id)).toEqual(grant);
+      const live = Date.now() + 60_000;
+      expect(await stores.grants.addAccessToken(grant.id, 'jti-live', live)).toBe(true);
+      expect(await stores.grants.addAccessToken(grant.id, 'jti-expired', Date.now() - 1)).toBe(true);
+      expect(await stores.grants.revoke(grant.id)).toEqual([{ jti: 'jti-live', expiresAtMs: live }]);
+      expect(await stores.grants.find(grant.id)).toBeUndefined();
+      // A token minted while the revocation ran is refused, not recorded.
+      expect(await stores.grants.addAccessToken(grant.id, 'jti-late', live)).toBe(false);
+    });
+
+    it('knows nothing of an unknown grant', async () => {
+      expect(await stores.grants.find(id())).toBeUndefined();
+      expect(await stores.grants.revoke(id())).toEqual([]);
+      expect(await stores.grants.addAccessToken(id(), 'x', Date.now() + 1000)).toBe(false);
+    });
+  });
+
+  describe('ExpiringStore', () => {
+    it('sets, gets, takes once and deletes', async () => {
+      const key = id();
+      await stores.sessions.set(key, { sub: 'alice' }, 5000);
+      expect(await stores.sessions.get(key)).toEqual({ sub: 'alice' });
+      expect(await stores.sessions.take(key)).toEqual({ sub: 'alice' });
+      expect(await stores.sessions.take(key)).toBeUndefined();
+      await stores.sessions.set(key, { sub: 'bob' }, 5000);
+      await stores.sessions.delete(key);
+      expect(await stores.sessions.get(key)).toBeUndefined();
+    });
+
+    it('expires values after their TTL', async () => {
+      const key = id();
+      await stores.sessions.set(key, { sub: 'alice' }, 100);
+      await sleep(150);
+      expect(await stores.sessions.get(key)).toBeUndefined();
+    });
+  });
+});
+
+describe('Redis unreachable', () => {
+  it('fails closed with StoreUnavailableError instead of hanging', async () => {
+    const down = createRedisClient('redis://127.0.0.1:1');
+    down.on('error', () => {});
+    const replay = new RedisReplayCache(down, prefix);
+    // With no offline queue the command fails at once; a hang would hit the test timeout.
+    await expect(replay.claim('k', 1000)).rejects.toBeInstanceOf(StoreUnavailableError);
+    down.disconnect();
+  });
+});
