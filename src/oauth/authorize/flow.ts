@@ -55,7 +55,10 @@ export async function nextAuthorizationStep(
     }),
   });
 
-  const tooOld = session !== undefined && request.maxAge !== undefined && now - session.authTime > request.maxAge;
+  // OIDC Core §3.1.2.1: re-authenticate when the sign-in is older than max_age; max_age=0 is
+  // prompt=login, even within the second of the last sign-in.
+  const tooOld =
+    session !== undefined && request.maxAge !== undefined && (request.maxAge === 0 || now - session.authTime > request.maxAge);
   if (!session || (!fresh.login && (request.prompt.includes('login') || tooOld))) {
     return promptNone ? errorRedirect('login_required', 'the user must sign in') : { kind: 'login' };
   }
