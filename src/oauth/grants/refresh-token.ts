@@ -47,6 +47,9 @@ export function refreshTokenGrant(deps: UserTokenDeps): GrantHandler {
     const next = newOpaqueToken();
     const rotated = await deps.refreshTokens.rotate(tokenHash, hashOpaque(next), {
       ...record,
+      // RFC 9449 §5: a refresh token issued to a public client presenting a valid proof MUST be
+      // bound, also when the token it replaces was obtained without one.
+      jkt: record.jkt ?? (client.token_endpoint_auth_method === 'none' ? dpop?.jkt : undefined),
       expiresAtMs: deps.clock() + deps.refreshTokenTtlMs,
     });
     if (rotated === 'reused') {
