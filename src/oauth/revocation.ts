@@ -24,12 +24,9 @@ export async function revokeToken(
   const client = await authenticateClient(request.credentials, deps.clients);
   const token = request.params.token;
   if (!token) throw new OAuthError('invalid_request', 'token is required', { reason: 'token' });
-  const hint = request.params.token_type_hint;
-  if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token') {
-    throw new OAuthError('unsupported_token_type', `token_type_hint ${hint} is not supported`, { reason: 'token_type_hint' });
-  }
-  // The hint only orders the look-ups (§2.1): when it is wrong, the other type is tried.
-  const lookups = hint === 'access_token' ? [revokeAccess, revokeRefresh] : [revokeRefresh, revokeAccess];
+  // The hint only orders the look-ups (§2.1): when it is wrong, the other type is tried; a hint
+  // value we do not know is ignored and does not change the response (§2.2).
+  const lookups = request.params.token_type_hint === 'access_token' ? [revokeAccess, revokeRefresh] : [revokeRefresh, revokeAccess];
   for (const lookup of lookups) {
     if (await lookup()) return;
   }
