@@ -47,7 +47,7 @@ describe('escaping of every interpolated field', () => {
     expectEscaped(renderErrorPage({ title: 'Error', error: 'invalid_request', description: 'Bad.', [field]: evil }));
   });
 
-  it.each(['action', 'csrfToken', 'clientName', 'postLogoutRedirectUri', 'state', 'idTokenHint'] as const)(
+  it.each(['action', 'csrfToken', 'clientName', 'clientId', 'postLogoutRedirectUri', 'state', 'idTokenHint'] as const)(
     'logout page: %s',
     (field) => {
       expectEscaped(renderLogoutPage({ ...logout, [field]: evil }));
@@ -106,6 +106,7 @@ describe('logout pages', () => {
     const html = renderLogoutPage({
       ...logout,
       clientName: 'Demo',
+      clientId: 'demo',
       postLogoutRedirectUri: 'https://rp.example.com/bye',
       state: 's1',
       idTokenHint: 'eyJ.x.y',
@@ -113,6 +114,7 @@ describe('logout pages', () => {
     expect(html).toContain('Sign out?');
     expect(html).toContain('<form method="post" action="/oidc/logout">');
     expect(html).toContain(hidden('csrf', 'csrf-1'));
+    expect(html).toContain(hidden('client_id', 'demo'));
     expect(html).toContain(hidden('post_logout_redirect_uri', 'https://rp.example.com/bye'));
     expect(html).toContain(hidden('state', 's1'));
     expect(html).toContain(hidden('id_token_hint', 'eyJ.x.y'));

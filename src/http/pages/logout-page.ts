@@ -4,6 +4,8 @@ export interface LogoutPageInput {
   action: string;
   csrfToken: string;
   clientName?: string;
+  /** The client named by client_id or the id_token_hint: the POST checks post_logout_redirect_uri against it again. */
+  clientId?: string;
   postLogoutRedirectUri?: string;
   state?: string;
   idTokenHint?: string;
@@ -11,11 +13,12 @@ export interface LogoutPageInput {
 
 /**
  * Asks before signing out (OpenID Connect RP-Initiated Logout 1.0 §2: the OP should confirm).
- * Posts `csrf` and, when given, `post_logout_redirect_uri`, `state` and `id_token_hint` back to `action`.
+ * Posts `csrf` and, when given, `client_id`, `post_logout_redirect_uri`, `state` and `id_token_hint` back to `action`.
  */
 export function renderLogoutPage(input: LogoutPageInput): string {
   const from = input.clientName ? ` You are leaving ${escapeHtml(input.clientName)}.` : '';
   const optional: [string, string | undefined][] = [
+    ['client_id', input.clientId],
     ['post_logout_redirect_uri', input.postLogoutRedirectUri],
     ['state', input.state],
     ['id_token_hint', input.idTokenHint],

@@ -55,7 +55,7 @@ export function registerLogoutRoute(
       renderLogoutPage({
         action: deps.path,
         csrfToken: expected,
-        ...(logout.client ? { clientName: logout.client.client_name ?? logout.client.client_id } : {}),
+        ...(logout.client ? { clientName: logout.client.client_name ?? logout.client.client_id, clientId: logout.client.client_id } : {}),
         ...(logout.redirectUri ? { postLogoutRedirectUri: logout.redirectUri } : {}),
         ...(logout.state !== undefined ? { state: logout.state } : {}),
         ...(idTokenHint ? { idTokenHint } : {}),
