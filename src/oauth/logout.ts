@@ -19,7 +19,7 @@ export interface LogoutRequest {
 /** Verifies an ID token we issued; expiry does not matter for a logout hint (§2). */
 export async function verifyIdTokenHint(token: string, deps: { keys: SigningKeys; issuer: string }): Promise<{ sub: string; aud: string } | undefined> {
   try {
-    const { payload } = await compactVerify(
+    const { payload, protectedHeader } = await compactVerify(
       token,
       (header) => {
         const key = header.kid ? deps.keys.byKid.get(header.kid) : undefined;
@@ -28,6 +28,8 @@ export async function verifyIdTokenHint(token: string, deps: { keys: SigningKeys
       },
       { algorithms: [...deps.keys.algorithms] },
     );
+    // Only ID tokens (typ JWT); an access token (typ at+jwt) is no logout hint.
+    if (protectedHeader.typ !== 'JWT') return undefined;
     const claims = JSON.parse(Buffer.from(payload).toString('utf8')) as Record<string, unknown>;
     if (claims.iss !== deps.issuer || typeof claims.sub !== 'string' || typeof claims.aud !== 'string') return undefined;
     return { sub: claims.sub, aud: claims.aud };

@@ -72,6 +72,8 @@ export function validateAuthorizationRequest(
     return fail(invalid('invalid_request', 'response_mode must be query', 'response_mode'));
   }
 
+  // No default scope for a user's grant: the client says what it asks for (RFC 6749 §3.3).
+  if (!param('scope')?.trim()) return fail(invalid('invalid_scope', 'scope is required', 'scope'));
   let scopes: string[];
   try {
     scopes = grantScopes(param('scope'), client.scopes);

@@ -35,7 +35,8 @@ export function refreshTokenGrant(deps: UserTokenDeps): GrantHandler {
       if (dpop.jkt !== record.jkt) throw invalidGrant('DPoP proof key does not match the refresh token binding', 'jkt');
     }
     let scopes = record.scopes;
-    if (params.scope !== undefined) {
+    // An empty scope is the same as none: keep the grant's scope (RFC 6749 §6).
+    if (params.scope !== undefined && params.scope.trim() !== '') {
       const requested = parseScope(params.scope);
       const widened = requested.filter((scope) => !record.scopes.includes(scope));
       if (widened.length > 0) {
