@@ -1,5 +1,6 @@
 import cookie from '@fastify/cookie';
 import formBody from '@fastify/formbody';
+import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
 import { normalizeHtu } from './dpop/htu.js';
@@ -113,13 +114,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: { ...loggerOptions(config.logLevel), ...(options.logStream ? { stream: options.logStream } : {}) },
     bodyLimit: config.http.bodyLimit,
-    // The issuer is configured; X-Forwarded-* never shapes a URL here.
-    trustProxy: false,
+    // The issuer is configured; X-Forwarded-* never shapes a URL here, only the client address.
+    trustProxy: config.http.trustProxy,
     return503OnClosing: true,
   });
   app.addHook('onClose', async () => stores.close());
   await app.register(formBody);
   await app.register(cookie);
+  await app.register(rateLimit, { global: false });
   registerErrorHandler(app, { realm: issuer, dpopAlgorithms: config.dpop.algs });
   await registerCors(app, {
     paths: [urls.token, urls.profile, urls.revocation, urls.jwks, `${issuer}/.well-known/openid-configuration`].map(pathOf).concat(
@@ -217,6 +219,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     sessionTtlSeconds: config.session.ttlSeconds,
     interactionTtlSeconds: config.session.interactionTtlSeconds,
+    loginAttemptsPerMinute: config.http.loginAttemptsPerMinute,
   });
   registerLogoutRoute(app, {
     path: pathOf(urls.endSession),

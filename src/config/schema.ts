@@ -87,8 +87,16 @@ export const configSchema = z
         host: z.string().default('0.0.0.0'),
         /** Largest accepted request body, in bytes. */
         bodyLimit: z.number().int().positive().default(64 * 1024),
+        /**
+         * Which proxies to believe for the client address (Fastify trustProxy: true, or
+         * comma-separated addresses/CIDRs). Only the logged address and rate limits use it;
+         * URLs always come from `issuer`.
+         */
+        trustProxy: z.union([z.boolean(), z.string()]).default(false),
+        /** Sign-in attempts per client address per minute. */
+        loginAttemptsPerMinute: z.number().int().min(1).default(10),
       })
-      .default({ port: 8080, host: '0.0.0.0', bodyLimit: 64 * 1024 }),
+      .default({ port: 8080, host: '0.0.0.0', bodyLimit: 64 * 1024, trustProxy: false, loginAttemptsPerMinute: 10 }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Where generated signing keys and the generated nonce secret are kept across restarts. */
     dataDir: z.string().default('./data'),

@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError, type OAuthErrorCode } from '../oauth/errors.js';
 import { StoreUnavailableError } from '../stores/ports.js';
+import { renderErrorPage } from './pages/error-page.js';
+import { pageSecurityHeaders } from './pages/html.js';
 
 /**
  * The HTTP edge of errors: one place derives status and headers from an OAuthError's code.
@@ -34,6 +36,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Errors on this route are answered with WWW-Authenticate challenges (RFC 6750, RFC 9449 §7). */
     protectedResource?: boolean;
+    /** A route a person's browser posts to: errors are answered with an HTML page. */
+    htmlErrors?: boolean;
   }
 }
 
@@ -56,6 +60,13 @@ export function sendOAuthError(reply: FastifyReply, error: OAuthError, settings:
   const protectedResource = reply.request.routeOptions.config?.protectedResource === true;
   const status =
     error.status ?? (protectedResource ? resourceStatusByCode[error.code] : undefined) ?? statusByCode[error.code] ?? 400;
+  if (reply.request.routeOptions.config?.htmlErrors === true) {
+    return reply
+      .code(status)
+      .headers(pageSecurityHeaders())
+      .type('text/html; charset=utf-8')
+      .send(renderErrorPage({ title: 'Request refused', error: error.code, description: error.message }));
+  }
   reply.code(status).header('cache-control', 'no-store').header('pragma', 'no-cache');
   if (error.dpopNonce) reply.header('dpop-nonce', error.dpopNonce);
   if (protectedResource && status < 500) {

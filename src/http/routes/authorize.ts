@@ -24,6 +24,8 @@ export interface AuthorizeRouteDeps {
   flow: AuthorizationFlowDeps;
   sessionTtlSeconds: number;
   interactionTtlSeconds: number;
+  /** Sign-in attempts per client address per minute, against password guessing. */
+  loginAttemptsPerMinute: number;
 }
 
 /** Reads the session named by the session cookie (stored under the cookie value's hash). */
@@ -113,7 +115,22 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeRou
     reason: 'interaction',
   });
 
-  app.post<{ Body: FormParams }>(deps.paths.login, { schema: { body: formBodySchema() } }, async (request, reply) => {
+  const loginOptions = {
+    schema: { body: formBodySchema() },
+    config: {
+      htmlErrors: true,
+      rateLimit: {
+        max: deps.loginAttemptsPerMinute,
+        timeWindow: 60_000,
+        errorResponseBuilder: () =>
+          new OAuthError('temporarily_unavailable', 'too many sign-in attempts; wait a minute and try again', {
+            status: 429,
+            reason: 'rate_limit',
+          }),
+      },
+    },
+  };
+  app.post<{ Body: FormParams }>(deps.paths.login, loginOptions, async (request, reply) => {
     const interaction = await resumeInteraction(request.body, request.cookies[interactionCookie], deps.interactions);
     if (!interaction) return sendErrorPage(reply, 400, expired);
     const client = deps.clients.find(interaction.request.clientId);
@@ -147,7 +164,7 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeRou
     return respond(reply, step, client, interaction, interaction.request, user.sub);
   });
 
-  app.post<{ Body: FormParams }>(deps.paths.consent, { schema: { body: formBodySchema() } }, async (request, reply) => {
+  app.post<{ Body: FormParams }>(deps.paths.consent, { schema: { body: formBodySchema() }, config: { htmlErrors: true } }, async (request, reply) => {
     const interaction = await resumeInteraction(request.body, request.cookies[interactionCookie], deps.interactions);
     const session = await currentSession(request, deps.sessions);
     const client = interaction && deps.clients.find(interaction.request.clientId);
