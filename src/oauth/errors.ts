@@ -83,6 +83,7 @@ export class OAuthError extends Error {
   }
 }
 
-export function isOAuthError(value: unknown): value is OAuthError {
-  return value instanceof OAuthError;
+/** RFC 6749 §5.2 invalid_grant: the code, refresh token or its binding is not valid. */
+export function invalidGrant(description: string, reason: string): OAuthError {
+  return new OAuthError('invalid_grant', description, { reason });
 }

@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { calculateJwkThumbprint, decodeJwt, exportJWK } from 'jose';
 import * as client from 'openid-client';
@@ -7,6 +6,7 @@ import { buildApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import { alice, defaultTestClients, testSigningKeys, testUsers } from '../helpers/app.js';
 import { hiddenFields } from '../helpers/browser.js';
+import { freePort } from '../helpers/net.js';
 
 /**
  * Interoperability: openid-client v6 (on oauth4webapi) as the relying party, against the real app
@@ -17,17 +17,6 @@ import { hiddenFields } from '../helpers/browser.js';
 
 const clientId = 'interop-spa';
 const redirectUri = 'http://localhost:3000/callback';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A browser stand-in over fetch: keeps cookies, never follows redirects, submits forms. */
 class FetchBrowser {

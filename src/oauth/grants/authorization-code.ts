@@ -1,13 +1,9 @@
 import type { CodeStore, GrantStore } from '../../stores/ports.js';
 import { hashOpaque, newOpaqueToken } from '../../tokens/opaque.js';
-import { OAuthError } from '../errors.js';
+import { OAuthError, invalidGrant } from '../errors.js';
 import { verifyPkce } from '../pkce.js';
 import type { GrantHandler } from './grant.js';
 import { issueUserTokens, revokeGrant, wantsRefreshToken, type UserTokenDeps } from './user-tokens.js';
-
-function invalidGrant(description: string, reason: string): OAuthError {
-  return new OAuthError('invalid_grant', description, { reason });
-}
 
 /**
  * RFC 6749 §4.1.3 with PKCE (RFC 7636) and DPoP code binding (RFC 9449 §10). Every check runs

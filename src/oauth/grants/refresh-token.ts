@@ -1,12 +1,8 @@
 import { hashOpaque, newOpaqueToken } from '../../tokens/opaque.js';
-import { OAuthError } from '../errors.js';
+import { OAuthError, invalidGrant } from '../errors.js';
 import { parseScope } from '../scopes.js';
 import type { GrantHandler } from './grant.js';
 import { issueUserTokens, revokeGrant, type UserTokenDeps } from './user-tokens.js';
-
-function invalidGrant(description: string, reason: string): OAuthError {
-  return new OAuthError('invalid_grant', description, { reason });
-}
 
 /**
  * RFC 6749 §6 with rotation and reuse detection (RFC 9700 §4.14): every use retires the token
