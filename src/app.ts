@@ -19,6 +19,7 @@ import { registerJwksRoute } from './http/routes/jwks.js';
 import { registerProfileRoute } from './http/routes/profile.js';
 import { registerTokenRoute } from './http/routes/token.js';
 import { loggerOptions } from './logger.js';
+import { clientAssertionAlgorithms } from './oauth/client-assertion.js';
 import { StaticClientRegistry } from './oauth/clients.js';
 import { authorizationCodeGrant } from './oauth/grants/authorization-code.js';
 import { clientCredentialsGrant } from './oauth/grants/client-credentials.js';
@@ -101,6 +102,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   };
   const issue = (grant: AccessTokenGrant) => issueAccessToken(grant, { keys, settings: accessTokenSettings, clock });
   const verifyToken = (token: string) => verifyAccessToken(token, { keys, issuer, clock, revoked });
+  // private_key_jwt assertions may name the issuer or the endpoint they are sent to (RFC 7523 §3).
+  const assertions = { audiences: [issuer, urls.token, urls.introspection, urls.revocation], replayCache, clock };
   const userTokenDeps: UserTokenDeps = {
     issueAccessToken: issue,
     issueIdToken: (input) => issueIdToken(input, { keys, issuer, ttlSeconds: config.idToken.ttlSeconds, clock }),
@@ -131,7 +134,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   const scopesSupported = [...new Set(['openid', ...config.clients.flatMap((client) => client.scope.split(' ').filter(Boolean))])];
-  const authMethods = ['client_secret_basic', 'client_secret_post'];
+  const authMethods = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
   const signingAlgs = [keys.current.alg];
   registerHealthRoute(app, { ping: () => stores.ping() });
   registerDiscoveryRoutes(app, {
@@ -152,6 +155,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       token_endpoint_auth_methods_supported: [...authMethods, 'none'],
       introspection_endpoint_auth_methods_supported: authMethods,
       revocation_endpoint_auth_methods_supported: [...authMethods, 'none'],
+      token_endpoint_auth_signing_alg_values_supported: clientAssertionAlgorithms,
+      introspection_endpoint_auth_signing_alg_values_supported: clientAssertionAlgorithms,
+      revocation_endpoint_auth_signing_alg_values_supported: clientAssertionAlgorithms,
       dpop_signing_alg_values_supported: config.dpop.algs,
       id_token_signing_alg_values_supported: signingAlgs,
       userinfo_signing_alg_values_supported: [],
@@ -169,6 +175,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const tokenDeps = {
     clients,
+    assertions,
     verifier,
     nonces,
     grants: {
@@ -196,11 +203,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   registerIntrospectionRoute(app, {
     path: pathOf(urls.introspection),
-    introspect: (request) => introspectToken(request, { clients, verifyAccessToken: verifyToken }),
+    introspect: (request) => introspectToken(request, { clients, assertions, verifyAccessToken: verifyToken }),
   });
   registerRevocationRoute(app, {
     path: pathOf(urls.revocation),
-    revoke: (request) => revokeToken(request, { clients, refreshTokens, revoked, grants, verifyAccessToken: verifyToken }),
+    revoke: (request) => revokeToken(request, { clients, assertions, refreshTokens, revoked, grants, verifyAccessToken: verifyToken }),
   });
   registerAuthorizeRoutes(app, {
     paths: { authorize: pathOf(urls.authorization), login: pathOf(urls.login), consent: pathOf(urls.consent) },

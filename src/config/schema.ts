@@ -36,8 +36,10 @@ const clientSchema = z
     /** Hash of the client secret, made with `npm run hash-secret` (never the secret itself). */
     client_secret_hash: z.string().min(1).optional(),
     token_endpoint_auth_method: z
-      .enum(['client_secret_basic', 'client_secret_post', 'none'])
+      .enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'])
       .default('client_secret_basic'),
+    /** Public keys for private_key_jwt (RFC 7523): a JWK set, each key with kty and, best, kid and alg. */
+    jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
     grant_types: z
       .array(z.enum(['client_credentials', 'authorization_code', 'refresh_token']))
       .default(['client_credentials']),
@@ -58,7 +60,13 @@ const clientSchema = z
     first_party: z.boolean().default(false),
   })
   .superRefine((client, ctx) => {
-    if (client.token_endpoint_auth_method !== 'none' && !client.client_secret_hash) {
+    if (client.token_endpoint_auth_method === 'private_key_jwt') {
+      if (!client.jwks) ctx.addIssue({ code: 'custom', path: ['jwks'], message: 'required for private_key_jwt' });
+      const privateMember = client.jwks?.keys.findIndex((key) => ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'].some((member) => member in key));
+      if (privateMember !== undefined && privateMember >= 0) {
+        ctx.addIssue({ code: 'custom', path: ['jwks', 'keys', privateMember], message: 'must be a public key' });
+      }
+    } else if (client.token_endpoint_auth_method !== 'none' && !client.client_secret_hash) {
       ctx.addIssue({
         code: 'custom',
         path: ['client_secret_hash'],

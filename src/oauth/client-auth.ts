@@ -1,16 +1,32 @@
+import { decodeJwt } from 'jose';
 import { decoySecretHash, verifySecret } from '../users/secret-hash.js';
+import { jwtBearerAssertionType, verifyClientAssertion, type ClientAssertionDeps } from './client-assertion.js';
 import type { Client, ClientRegistry } from './clients.js';
 import { OAuthError } from './errors.js';
 
 /**
  * Client authentication at the token, introspection and revocation endpoints (RFC 6749 §2.3):
- * client_secret_basic, client_secret_post, or none (a public client names itself with client_id).
- * A client must use the method it registered, and only one method per request.
+ * client_secret_basic, client_secret_post, private_key_jwt (RFC 7523), or none (a public client
+ * names itself with client_id). A client must use the method it registered, and only one
+ * method per request.
  */
 export interface ClientCredentialsInput {
   authorization?: string | undefined;
   clientId?: string | undefined;
   clientSecret?: string | undefined;
+  clientAssertion?: string | undefined;
+  clientAssertionType?: string | undefined;
+}
+
+/** The credentials of a form request: the Authorization header and the body parameters. */
+export function clientCredentialsFrom(params: Readonly<Record<string, string | undefined>>, authorization: string | undefined): ClientCredentialsInput {
+  return {
+    authorization,
+    clientId: params.client_id,
+    clientSecret: params.client_secret,
+    clientAssertion: params.client_assertion,
+    clientAssertionType: params.client_assertion_type,
+  };
 }
 
 function invalidClient(description: string, basic: boolean): OAuthError {
@@ -33,8 +49,47 @@ function parseBasic(authorization: string): { clientId: string; clientSecret: st
   }
 }
 
-export async function authenticateClient(input: ClientCredentialsInput, clients: ClientRegistry): Promise<Client> {
+async function authenticateWithAssertion(
+  input: ClientCredentialsInput,
+  clients: ClientRegistry,
+  assertions: ClientAssertionDeps | undefined,
+): Promise<Client> {
+  if (input.clientAssertionType !== jwtBearerAssertionType) {
+    throw new OAuthError('invalid_request', `client_assertion_type must be ${jwtBearerAssertionType}`, { reason: 'client_auth' });
+  }
+  const assertion = input.clientAssertion;
+  if (!assertion) throw new OAuthError('invalid_request', 'client_assertion is required', { reason: 'client_auth' });
+  // The unverified sub only picks the client whose keys then verify the whole assertion.
+  let subject: unknown;
+  try {
+    subject = decodeJwt(assertion).sub;
+  } catch {
+    throw invalidClient('client assertion is malformed', false);
+  }
+  const clientId = input.clientId ?? (typeof subject === 'string' ? subject : undefined);
+  if (!clientId || (input.clientId !== undefined && subject !== input.clientId)) {
+    throw invalidClient('client assertion does not name the client', false);
+  }
+  const client = clients.find(clientId);
+  if (!client || client.token_endpoint_auth_method !== 'private_key_jwt' || !assertions) {
+    throw invalidClient('client authentication failed', false);
+  }
+  await verifyClientAssertion(assertion, client, assertions);
+  return client;
+}
+
+export async function authenticateClient(
+  input: ClientCredentialsInput,
+  clients: ClientRegistry,
+  assertions?: ClientAssertionDeps,
+): Promise<Client> {
   const basic = input.authorization !== undefined && /^basic /i.test(input.authorization);
+  if (input.clientAssertion !== undefined || input.clientAssertionType !== undefined) {
+    if (basic || input.clientSecret !== undefined) {
+      throw new OAuthError('invalid_request', 'use only one client authentication method', { reason: 'client_auth' });
+    }
+    return authenticateWithAssertion(input, clients, assertions);
+  }
   let method: Client['token_endpoint_auth_method'];
   let clientId: string | undefined;
   let secret: string | undefined;

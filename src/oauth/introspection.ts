@@ -1,5 +1,6 @@
 import type { AccessTokenClaims } from '../tokens/access-token.js';
-import { authenticateClient, type ClientCredentialsInput } from './client-auth.js';
+import type { ClientAssertionDeps } from './client-assertion.js';
+import { authenticateClient, clientCredentialsFrom } from './client-auth.js';
 import type { ClientRegistry } from './clients.js';
 import { OAuthError } from './errors.js';
 
@@ -21,11 +22,11 @@ export type IntrospectionResponse =
     };
 
 export async function introspectToken(
-  request: { params: Readonly<Record<string, string | undefined>>; credentials: ClientCredentialsInput },
-  deps: { clients: ClientRegistry; verifyAccessToken: (token: string) => Promise<AccessTokenClaims> },
+  request: { params: Readonly<Record<string, string | undefined>>; authorization: string | undefined },
+  deps: { clients: ClientRegistry; assertions: ClientAssertionDeps; verifyAccessToken: (token: string) => Promise<AccessTokenClaims> },
 ): Promise<IntrospectionResponse> {
   // RFC 7662 §2.1: callers must be authorised, against token scanning.
-  const caller = await authenticateClient(request.credentials, deps.clients);
+  const caller = await authenticateClient(clientCredentialsFrom(request.params, request.authorization), deps.clients, deps.assertions);
   if (!caller.introspection_allowed) {
     throw new OAuthError('unauthorized_client', 'client may not use the introspection endpoint', { reason: 'introspection' });
   }

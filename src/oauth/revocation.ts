@@ -1,7 +1,8 @@
 import type { RefreshTokenStore, RevokedTokens } from '../stores/ports.js';
 import type { AccessTokenClaims } from '../tokens/access-token.js';
 import { hashOpaque } from '../tokens/opaque.js';
-import { authenticateClient, type ClientCredentialsInput } from './client-auth.js';
+import type { ClientAssertionDeps } from './client-assertion.js';
+import { authenticateClient, clientCredentialsFrom } from './client-auth.js';
 import type { ClientRegistry } from './clients.js';
 import { OAuthError } from './errors.js';
 import { revokeGrant, type UserTokenDeps } from './grants/user-tokens.js';
@@ -12,16 +13,17 @@ import { revokeGrant, type UserTokenDeps } from './grants/user-tokens.js';
  * expired tokens get the same 200 as revoked ones, so the endpoint is no oracle (§2.2).
  */
 export async function revokeToken(
-  request: { params: Readonly<Record<string, string | undefined>>; credentials: ClientCredentialsInput },
+  request: { params: Readonly<Record<string, string | undefined>>; authorization: string | undefined },
   deps: Pick<UserTokenDeps, 'grants' | 'revoked'> & {
     clients: ClientRegistry;
+    assertions: ClientAssertionDeps;
     refreshTokens: RefreshTokenStore;
     revoked: RevokedTokens;
     /** Signature and expiry only: an already revoked token verifies as revoked, which is fine here. */
     verifyAccessToken: (token: string) => Promise<AccessTokenClaims>;
   },
 ): Promise<void> {
-  const client = await authenticateClient(request.credentials, deps.clients);
+  const client = await authenticateClient(clientCredentialsFrom(request.params, request.authorization), deps.clients, deps.assertions);
   const token = request.params.token;
   if (!token) throw new OAuthError('invalid_request', 'token is required', { reason: 'token' });
   // The hint only orders the look-ups (§2.1): when it is wrong, the other type is tried; a hint

@@ -1,6 +1,7 @@
 import type { DpopNonces } from '../dpop/nonce.js';
 import { singleDpopHeader, type DpopProofVerifier, type VerifiedDpopProof } from '../dpop/verify-proof.js';
-import { authenticateClient } from './client-auth.js';
+import type { ClientAssertionDeps } from './client-assertion.js';
+import { authenticateClient, clientCredentialsFrom } from './client-auth.js';
 import type { ClientRegistry } from './clients.js';
 import { OAuthError } from './errors.js';
 import type { GrantHandler, TokenResponse } from './grants/grant.js';
@@ -18,6 +19,8 @@ export interface TokenEndpointRequest {
 
 export interface TokenEndpointDeps {
   clients: ClientRegistry;
+  /** For private_key_jwt client authentication. */
+  assertions: ClientAssertionDeps;
   verifier: DpopProofVerifier;
   nonces: DpopNonces;
   grants: Readonly<Record<string, GrantHandler>>;
@@ -39,10 +42,7 @@ export async function handleTokenRequest(request: TokenEndpointRequest, deps: To
   const grant = deps.grants[grantType];
   if (!grant) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType} is not supported`, { reason: 'grant_type' });
 
-  const client = await authenticateClient(
-    { authorization: request.authorization, clientId: params.client_id, clientSecret: params.client_secret },
-    deps.clients,
-  );
+  const client = await authenticateClient(clientCredentialsFrom(params, request.authorization), deps.clients, deps.assertions);
   if (!(client.grant_types as readonly string[]).includes(grantType)) {
     throw new OAuthError('unauthorized_client', `client may not use grant_type ${grantType}`, { reason: 'grant_type' });
   }

@@ -29,7 +29,7 @@ describe('discovery and JWKS', () => {
       response_types_supported: ['code'],
       code_challenge_methods_supported: ['S256'],
       authorization_response_iss_parameter_supported: true,
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
       id_token_signing_alg_values_supported: ['ES256'],
     });
     expect(oidc.json().scopes_supported).toEqual(expect.arrayContaining(['openid', 'api:read']));

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import type { ClientCredentialsInput } from '../../oauth/client-auth.js';
 import type { IntrospectionResponse } from '../../oauth/introspection.js';
 import { formBodySchema, requireFormBody, type FormParams } from '../form.js';
 
@@ -7,7 +6,7 @@ export function registerIntrospectionRoute(
   app: FastifyInstance,
   deps: {
     path: string;
-    introspect: (request: { params: FormParams; credentials: ClientCredentialsInput }) => Promise<IntrospectionResponse>;
+    introspect: (request: { params: FormParams; authorization: string | undefined }) => Promise<IntrospectionResponse>;
   },
 ): void {
   app.post<{ Body: FormParams }>(
@@ -16,11 +15,7 @@ export function registerIntrospectionRoute(
     async (request, reply) => {
       const response = await deps.introspect({
         params: request.body,
-        credentials: {
-          authorization: request.headers.authorization,
-          clientId: request.body.client_id,
-          clientSecret: request.body.client_secret,
-        },
+        authorization: request.headers.authorization,
       });
       reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
       return response;

@@ -1,11 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import type { ClientCredentialsInput } from '../../oauth/client-auth.js';
 import { formBodySchema, requireFormBody, type FormParams } from '../form.js';
 
 /** RFC 7009: 200 with an empty body whether or not the token was known. */
 export function registerRevocationRoute(
   app: FastifyInstance,
-  deps: { path: string; revoke: (request: { params: FormParams; credentials: ClientCredentialsInput }) => Promise<void> },
+  deps: { path: string; revoke: (request: { params: FormParams; authorization: string | undefined }) => Promise<void> },
 ): void {
   app.post<{ Body: FormParams }>(
     deps.path,
@@ -13,11 +12,7 @@ export function registerRevocationRoute(
     async (request, reply) => {
       await deps.revoke({
         params: request.body,
-        credentials: {
-          authorization: request.headers.authorization,
-          clientId: request.body.client_id,
-          clientSecret: request.body.client_secret,
-        },
+        authorization: request.headers.authorization,
       });
       return reply.code(200).header('cache-control', 'no-store').send();
     },

@@ -1,0 +1,57 @@
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import type { Clock, ReplayCache } from '../stores/ports.js';
+import type { Client } from './clients.js';
+import { OAuthError } from './errors.js';
+
+/**
+ * private_key_jwt client authentication (RFC 7523 §2.2, §3; OIDC Core §9): a JWT signed with
+ * one of the client's registered keys, iss = sub = client_id, aud naming this provider, a short
+ * life, and a jti used once.
+ */
+export const jwtBearerAssertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+export const clientAssertionAlgorithms = ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'EdDSA', 'Ed25519'];
+
+/** An assertion may live this long at most (exp - iat, or exp - now without iat). */
+const maxLifetimeSeconds = 300;
+
+export interface ClientAssertionDeps {
+  /** Acceptable `aud` values: the issuer and the endpoint URLs. */
+  audiences: readonly string[];
+  replayCache: ReplayCache;
+  clock: Clock;
+}
+
+function refused(description: string): OAuthError {
+  return new OAuthError('invalid_client', description, { reason: 'client_assertion' });
+}
+
+export async function verifyClientAssertion(assertion: string, client: Client, deps: ClientAssertionDeps): Promise<void> {
+  if (!client.jwks) throw refused('client has no registered keys');
+  const keys = createLocalJWKSet(client.jwks as JSONWebKeySet);
+  let payload: Record<string, unknown>;
+  try {
+    ({ payload } = await jwtVerify(assertion, keys, {
+      algorithms: clientAssertionAlgorithms,
+      issuer: client.client_id,
+      subject: client.client_id,
+      audience: [...deps.audiences],
+      currentDate: new Date(deps.clock()),
+      requiredClaims: ['exp', 'jti'],
+      clockTolerance: 5,
+    }));
+  } catch {
+    throw refused('client assertion is invalid');
+  }
+  const now = deps.clock() / 1000;
+  const exp = payload.exp as number;
+  const start = typeof payload.iat === 'number' ? payload.iat : now;
+  if (exp - start > maxLifetimeSeconds) throw refused('client assertion lives too long');
+  const jti = payload.jti;
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) throw refused('client assertion jti is invalid');
+  // RFC 7523 §3 item 7: a jti is accepted once while the assertion could still be used.
+  const ttlMs = Math.max(1000, (exp - now + 5) * 1000);
+  if (!(await deps.replayCache.claim(`client-assertion\n${client.client_id}\n${jti}`, ttlMs))) {
+    throw refused('client assertion has already been used');
+  }
+}
