@@ -63,6 +63,10 @@ export interface GrantRecord {
 }
 
 export interface GrantStore {
+  /**
+   * Creates the grant; does nothing when it already exists (another redemption of the same
+   * code made it), so a revocation or the tokens already recorded are never undone.
+   */
   create(grant: GrantRecord, ttlMs: number): Promise<void>;
   /** The grant while it is active (not revoked, not expired). */
   find(id: string): Promise<GrantRecord | undefined>;

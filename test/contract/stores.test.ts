@@ -200,6 +200,18 @@ describe.each(factories)('store contract: %s', (_name, make) => {
       expect(await stores.grants.addAccessToken(grant.id, 'jti-late', live)).toBe(false);
     });
 
+    it('does not replace an existing grant: a second create keeps its revocation and its tokens', async () => {
+      const grant = { id: id(), clientId: 'spa', sub: 'alice', scopes: ['openid'], authTime: 1 };
+      const live = Date.now() + 60_000;
+      await stores.grants.create(grant, 60_000);
+      expect(await stores.grants.addAccessToken(grant.id, 'jti-first', live)).toBe(true);
+      await stores.grants.create(grant, 60_000);
+      expect(await stores.grants.revoke(grant.id)).toEqual([{ jti: 'jti-first', expiresAtMs: live }]);
+      await stores.grants.create(grant, 60_000);
+      expect(await stores.grants.find(grant.id)).toBeUndefined();
+      expect(await stores.grants.addAccessToken(grant.id, 'jti-late', live)).toBe(false);
+    });
+
     it('knows nothing of an unknown grant', async () => {
       expect(await stores.grants.find(id())).toBeUndefined();
       expect(await stores.grants.revoke(id())).toEqual([]);

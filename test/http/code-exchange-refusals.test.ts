@@ -1,7 +1,9 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { decodeJwt } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { issuer, makeTestApp, spaRedirect, webClient, webRedirect, type TestApp } from '../helpers/app.js';
+import { parseConfig } from '../../src/config/load.js';
+import { createStores } from '../../src/stores/create-stores.js';
+import { issuer, makeTestApp, spaRedirect, testClock, webClient, webRedirect, type TestApp } from '../helpers/app.js';
 import { Browser, pkcePair } from '../helpers/browser.js';
 import { makeProof, makeProofKey, type ProofKey } from '../helpers/dpop.js';
 import { introspect, profileRequest, refreshRequest, webCode, webTokenRequest, type UserTokens } from '../helpers/endpoints.js';
@@ -198,5 +200,44 @@ describe('POST /oidc/token, grant_type=authorization_code refusals (RFC 6749 §4
       expect(tokens.token_type).toBe('Bearer');
       expect(decodeJwt(tokens.access_token).cnf).toBeUndefined();
     });
+  });
+});
+
+describe('a code redeemed twice at once (RFC 6749 §4.1.2: the second use revokes what the first issued)', () => {
+  it('revokes the grant when the second redemption is seen before the first has finished issuing', async () => {
+    // Two instances redeeming one code: the second sees the code used (and revokes the grant)
+    // between the first one's consume and the rest of its issuing. Simulated with one app whose
+    // code store runs the second redemption right after the first consume.
+    const stores = await createStores(parseConfig({}).store, { replayCacheMaxEntries: 1000 }, testClock());
+    const codes = stores.codes;
+    let second: Promise<LightMyRequestResponse> | undefined;
+    let race: (() => Promise<LightMyRequestResponse>) | undefined;
+    stores.codes = {
+      save: (hash, record, ttlMs) => codes.save(hash, record, ttlMs),
+      peek: (hash) => codes.peek(hash),
+      consume: async (hash) => {
+        const result = await codes.consume(hash);
+        if (race) {
+          const run = race;
+          race = undefined;
+          second = run();
+          await second;
+        }
+        return result;
+      },
+    };
+    const t = await makeTestApp({}, { stores });
+    const key = await makeProofKey();
+    try {
+      const { code, verifier } = await signInAndConsent(new Browser(t.app), { dpopJkt: key.jkt });
+      race = () => tokenRequest(t, codeExchange(code, verifier), key);
+      const first = await tokenRequest(t, codeExchange(code, verifier), key);
+      expectTokenError((await second)!, 'invalid_grant');
+      // The first redemption's tokens must not escape a grant revoked meanwhile.
+      expectTokenError(first, 'invalid_grant');
+      expect(first.json().error_description).toBe('the grant has been revoked');
+    } finally {
+      await t.app.close();
+    }
   });
 });

@@ -44,6 +44,11 @@ export function authorizationCodeGrant(
       if (dpop.jkt !== record.dpopJkt) throw invalidGrant('DPoP proof key does not match dpop_jkt', 'dpop_jkt');
     }
 
+    // The grant exists before the code counts as used, so a reuse seen from then on (here or on
+    // another instance) always finds the grant to revoke; created after, a revocation that ran
+    // in between would find nothing and the first redemption's tokens would stay valid.
+    const grant = { id: record.grantId, clientId: client.client_id, sub: record.sub, scopes: record.scopes, authTime: record.authTime };
+    await deps.grants.create(grant, deps.grantTtlMs);
     const consumed = await deps.codes.consume(codeHash);
     if (consumed === 'reused') {
       // Lost a race with another redemption of the same code.
@@ -52,8 +57,6 @@ export function authorizationCodeGrant(
     }
     if (consumed === 'missing') throw invalidGrant('authorization code is invalid or expired', 'code');
 
-    const grant = { id: record.grantId, clientId: client.client_id, sub: record.sub, scopes: record.scopes, authTime: record.authTime };
-    await deps.grants.create(grant, deps.grantTtlMs);
     let refreshToken: string | undefined;
     if (wantsRefreshToken(client, record.scopes)) {
       refreshToken = newOpaqueToken();

@@ -18,7 +18,7 @@ export class MemoryGrantStore implements GrantStore {
   }
 
   async create(grant: GrantRecord, ttlMs: number): Promise<void> {
-    if (!this.grants.set(grant.id, { grant, revoked: false, accessTokens: [] }, ttlMs)) {
+    if (this.grants.setIfAbsent(grant.id, { grant, revoked: false, accessTokens: [] }, ttlMs) === null) {
       throw new StoreUnavailableError('grant store is full');
     }
   }

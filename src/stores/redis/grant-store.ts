@@ -35,7 +35,7 @@ export class RedisGrantStore implements GrantStore {
   }
 
   async create(grant: GrantRecord, ttlMs: number): Promise<void> {
-    await guarded('grant store', () => this.redis.set(this.keys(grant.id)[0], JSON.stringify(grant), 'PX', Math.max(1, Math.ceil(ttlMs))));
+    await guarded('grant store', () => this.redis.set(this.keys(grant.id)[0], JSON.stringify(grant), 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX'));
   }
 
   async find(id: string): Promise<GrantRecord | undefined> {
