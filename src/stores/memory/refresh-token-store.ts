@@ -13,9 +13,7 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
   }
 
   async save(tokenHash: string, record: RefreshTokenRecord): Promise<void> {
-    if (!this.tokens.set(tokenHash, { record, used: false }, record.expiresAtMs - this.clock())) {
-      throw new StoreUnavailableError('refresh token store is full');
-    }
+    this.store(tokenHash, record);
   }
 
   async peek(tokenHash: string) {
@@ -27,8 +25,16 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     const entry = this.tokens.get(oldHash);
     if (!entry) return 'missing';
     if (entry.used) return 'reused';
+    // The successor first, so that when it cannot be stored the old token stays usable; and
+    // no await in between, so that concurrent rotations still see `used`.
+    this.store(newHash, next);
     entry.used = true;
-    await this.save(newHash, next);
     return 'consumed';
+  }
+
+  private store(tokenHash: string, record: RefreshTokenRecord): void {
+    if (!this.tokens.set(tokenHash, { record, used: false }, record.expiresAtMs - this.clock())) {
+      throw new StoreUnavailableError('refresh token store is full');
+    }
   }
 }
