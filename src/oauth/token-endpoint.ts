@@ -39,7 +39,8 @@ export async function handleTokenRequest(request: TokenEndpointRequest, deps: To
   const { params } = request;
   const grantType = params.grant_type;
   if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required', { reason: 'grant_type' });
-  const grant = deps.grants[grantType];
+  // Own properties only: grant_type=constructor or __proto__ must not find Object's members.
+  const grant = Object.hasOwn(deps.grants, grantType) ? deps.grants[grantType] : undefined;
   if (!grant) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType} is not supported`, { reason: 'grant_type' });
 
   const client = await authenticateClient(clientCredentialsFrom(params, request.authorization), deps.clients, deps.assertions);

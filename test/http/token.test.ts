@@ -247,6 +247,14 @@ describe('POST /oidc/token, client_credentials', () => {
       expect(response.json().error).toBe('unsupported_grant_type');
     });
 
+    it('refuses a grant_type named like an object member (constructor, __proto__, toString) with unsupported_grant_type', async () => {
+      for (const grantType of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+        const response = await request({}, `grant_type=${grantType}`);
+        expect(response.statusCode).toBe(400);
+        expect(response.json()).toEqual({ error: 'unsupported_grant_type', error_description: `grant_type ${grantType} is not supported` });
+      }
+    });
+
     it('refuses a repeated parameter with invalid_request', async () => {
       const response = await request({}, 'grant_type=client_credentials&scope=api%3Aread&scope=api%3Awrite');
       expect(response.statusCode).toBe(400);
