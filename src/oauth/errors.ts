@@ -54,7 +54,9 @@ export class OAuthError extends Error {
   readonly challenge: ResourceChallenge | undefined;
 
   constructor(code: OAuthErrorCode, description: string, options: OAuthErrorOptions = {}) {
-    super(description);
+    // RFC 6749 §4.1.2.1, §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E;
+    // a description that echoes client input (a grant_type, a parameter name) is cut to that set.
+    super(description.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, ''));
     this.name = 'OAuthError';
     this.code = code;
     this.reason = options.reason;

@@ -136,6 +136,12 @@ describe('the authorization endpoint refuses requests (RFC 6749 §4.1.2.1, OIDC 
       expectErrorRedirect(response, 'invalid_request');
     });
 
+    it('keeps error_description to the RFC 6749 §4.1.2.1 character set when it names a client parameter', async () => {
+      const response = await t.app.inject({ method: 'GET', url: `${authorizeUrl(challenge)}&%22x%C3%A9%5C=1&%22x%C3%A9%5C=2` });
+      const params = expectErrorRedirect(response, 'invalid_request');
+      expect(params.get('error_description')).toBe('parameter x is repeated or malformed');
+    });
+
     it.each([
       ['too short', 'abc'],
       ['not base64url', `${'a'.repeat(42)}+`],

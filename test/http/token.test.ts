@@ -255,6 +255,15 @@ describe('POST /oidc/token, client_credentials', () => {
       }
     });
 
+    it('keeps error_description to the RFC 6749 §5.2 character set when it echoes client input', async () => {
+      const unsupported = await request({}, 'grant_type=%22p%C3%A9%5C%0A');
+      expect(unsupported.statusCode).toBe(400);
+      expect(unsupported.json()).toEqual({ error: 'unsupported_grant_type', error_description: 'grant_type p is not supported' });
+      const repeated = await request({}, 'grant_type=client_credentials&%22x%C3%A9=1&%22x%C3%A9=2');
+      expect(repeated.statusCode).toBe(400);
+      expect(repeated.json()).toEqual({ error: 'invalid_request', error_description: 'invalid request parameter: body/x must be string' });
+    });
+
     it('refuses a repeated parameter with invalid_request', async () => {
       const response = await request({}, 'grant_type=client_credentials&scope=api%3Aread&scope=api%3Awrite');
       expect(response.statusCode).toBe(400);
