@@ -136,6 +136,14 @@ describe('the authorization endpoint refuses requests (RFC 6749 §4.1.2.1, OIDC 
       expectErrorRedirect(response, 'invalid_request');
     });
 
+    it('refuses a login_hint longer than any username (255), which would be kept before sign-in', async () => {
+      const params = expectErrorRedirect(await get({ login_hint: 'a'.repeat(256) }), 'invalid_request');
+      expect(params.get('error_description')).toBe('login_hint is too long');
+      const page = await get({ login_hint: 'a'.repeat(255) });
+      expect(page.statusCode).toBe(200);
+      expect(page.body).toContain(`value="${'a'.repeat(255)}"`);
+    });
+
     it('keeps error_description to the RFC 6749 §4.1.2.1 character set when it names a client parameter', async () => {
       const response = await t.app.inject({ method: 'GET', url: `${authorizeUrl(challenge)}&%22x%C3%A9%5C=1&%22x%C3%A9%5C=2` });
       const params = expectErrorRedirect(response, 'invalid_request');

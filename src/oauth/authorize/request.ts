@@ -118,6 +118,10 @@ export function validateAuthorizationRequest(
   const nonce = param('nonce');
   if (nonce !== undefined && nonce.length > 512) return fail(invalid('invalid_request', 'nonce is too long', 'nonce'));
   if (state !== undefined && state.length > 2048) return fail(invalid('invalid_request', 'state is too long', 'state'));
+  // Kept in the pending interaction before anyone signs in: unbounded, a POST could park 64 KB
+  // per request in memory. No username is longer than 255 characters.
+  const loginHint = param('login_hint');
+  if (loginHint !== undefined && loginHint.length > 255) return fail(invalid('invalid_request', 'login_hint is too long', 'login_hint'));
 
   return {
     ok: true,
@@ -132,7 +136,7 @@ export function validateAuthorizationRequest(
       dpopJkt,
       prompt,
       maxAge,
-      loginHint: param('login_hint'),
+      loginHint,
     },
   };
 }
