@@ -131,6 +131,15 @@ describe('GET and POST /oidc/logout (OpenID Connect RP-Initiated Logout 1.0)', (
       expect(await signedIn()).toBe(true);
     });
 
+    it('does not clear the session cookie on a POST without it, as a cross-site form post sends (logout CSRF)', async () => {
+      // SameSite=Lax keeps the cookie off a cross-site POST, but the browser still applies the
+      // Set-Cookie of that top-level response: clearing it would sign out without confirmation.
+      const response = await t.app.inject({ method: 'POST', url: '/oidc/logout', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: '' });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['set-cookie']).toBeUndefined();
+      expect(await signedIn()).toBe(true);
+    });
+
     it('does not sign out on a GET carrying the csrf token', async () => {
       const page = await browser.get('/oidc/logout');
       const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)![1]!;

@@ -36,7 +36,10 @@ export function registerLogoutRoute(
     const target = postLogoutUrl(logout);
     const finish = async () => {
       if (session) await deps.sessions.delete(session.id);
-      reply.clearCookie(sessionCookie, cookieOptions(deps.issuer));
+      // Only a request that carried the cookie clears it: a cross-site POST carries no SameSite=Lax
+      // cookie, yet the browser applies the Set-Cookie of that top-level response, which would
+      // sign the user out without the confirmation.
+      if (cookie) reply.clearCookie(sessionCookie, cookieOptions(deps.issuer));
       if (target) return reply.header('cache-control', 'no-store').redirect(target, 303);
       return sendPage(reply, 200, renderLoggedOutPage());
     };
