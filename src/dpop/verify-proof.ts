@@ -94,10 +94,6 @@ export class DpopProofVerifier {
     this.algorithms = new Set(settings.algorithms);
   }
 
-  get supportedAlgorithms(): readonly string[] {
-    return this.settings.algorithms;
-  }
-
   async verify(request: DpopProofRequest): Promise<VerifiedDpopProof> {
     const { proof } = request;
     // §4.3 check 2: a single well-formed JWT.
