@@ -23,7 +23,6 @@ export function authorizationCodeGrant(
     }
     const { record } = entry;
     if (entry.used) {
-      await deps.codes.consume(codeHash);
       await revokeGrant(record.grantId, deps);
       throw invalidGrant('authorization code was already used', 'code_reuse');
     }
