@@ -7,12 +7,11 @@ import { OAuthError } from '../../oauth/errors.js';
 import type { ExpiringStore } from '../../stores/ports.js';
 import { hashOpaque, newOpaqueToken } from '../../tokens/opaque.js';
 import type { UserDirectory } from '../../users/directory.js';
-import { cookieOptions, interactionCookie, sessionCookie } from '../cookies.js';
+import { cookieOptions, currentSession, interactionCookie, sessionCookie } from '../cookies.js';
 import { formBodySchema, type FormParams } from '../form.js';
 import { renderConsentPage } from '../pages/consent-page.js';
-import { renderErrorPage } from '../pages/error-page.js';
-import { pageSecurityHeaders } from '../pages/html.js';
 import { renderLoginPage } from '../pages/login-page.js';
+import { sendErrorPage, sendPage } from '../pages/send-page.js';
 
 export interface AuthorizeRouteDeps {
   paths: { authorize: string; login: string; consent: string };
@@ -26,21 +25,6 @@ export interface AuthorizeRouteDeps {
   interactionTtlSeconds: number;
   /** Sign-in attempts per client address per minute, against password guessing. */
   loginAttemptsPerMinute: number;
-}
-
-/** Reads the session named by the session cookie (stored under the cookie value's hash). */
-export async function currentSession(request: FastifyRequest, sessions: ExpiringStore<Session>): Promise<Session | undefined> {
-  const id = request.cookies[sessionCookie];
-  return id ? sessions.get(hashOpaque(id)) : undefined;
-}
-
-export function sendPage(reply: FastifyReply, status: number, html: string, formTargets: readonly string[] = []): FastifyReply {
-  return reply.code(status).headers(pageSecurityHeaders(formTargets)).type('text/html; charset=utf-8').send(html);
-}
-
-export function sendErrorPage(reply: FastifyReply, status: number, error: OAuthError): FastifyReply {
-  reply.request.log.info({ oauthError: { error: error.code, reason: error.reason } }, `${error.code}: ${error.message}`);
-  return sendPage(reply, status, renderErrorPage({ title: 'Sign-in request refused', error: error.code, description: error.message }));
 }
 
 /**

@@ -5,9 +5,9 @@ import { OAuthError } from '../../oauth/errors.js';
 import { postLogoutUrl, type LogoutRequest } from '../../oauth/logout.js';
 import type { ExpiringStore } from '../../stores/ports.js';
 import { hashOpaque } from '../../tokens/opaque.js';
-import { cookieOptions, sessionCookie } from '../cookies.js';
+import { cookieOptions, currentSession, sessionCookie } from '../cookies.js';
 import { renderLoggedOutPage, renderLogoutPage } from '../pages/logout-page.js';
-import { currentSession, sendErrorPage, sendPage } from './authorize.js';
+import { sendErrorPage, sendPage } from '../pages/send-page.js';
 
 /** The end_session_endpoint (OIDC RP-Initiated Logout 1.0), GET and POST. */
 export function registerLogoutRoute(
