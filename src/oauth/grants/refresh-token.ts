@@ -42,6 +42,10 @@ export function refreshTokenGrant(deps: UserTokenDeps): GrantHandler {
     }
 
     const next = newOpaqueToken();
+    // Tokens first, the rotation last: a store failure while issuing (503) leaves the refresh
+    // token unused, so the client's retry is not taken for reuse (which would revoke the grant).
+    // The tokens are recorded on the grant, so losing the rotation to another use revokes them.
+    const response = await issueUserTokens({ grant, client, scopes, jkt: dpop?.jkt, nonce: undefined, refreshToken: next }, deps);
     const rotated = await deps.refreshTokens.rotate(tokenHash, hashOpaque(next), {
       ...record,
       // RFC 9449 §5: a refresh token issued to a public client presenting a valid proof MUST be
@@ -54,6 +58,6 @@ export function refreshTokenGrant(deps: UserTokenDeps): GrantHandler {
       throw invalidGrant('refresh token was already used; the grant is revoked', 'refresh_reuse');
     }
     if (rotated === 'missing') throw invalidGrant('refresh token is invalid or expired', 'refresh_token');
-    return issueUserTokens({ grant, client, scopes, jkt: dpop?.jkt, nonce: undefined, refreshToken: next }, deps);
+    return response;
   };
 }
