@@ -43,19 +43,11 @@ export function authorizationCodeGrant(
       if (dpop.jkt !== record.dpopJkt) throw invalidGrant('DPoP proof key does not match dpop_jkt', 'dpop_jkt');
     }
 
-    // The grant exists before the code counts as used, so a reuse seen from then on (here or on
-    // another instance) always finds the grant to revoke; created after, a revocation that ran
-    // in between would find nothing and the first redemption's tokens would stay valid.
+    // The grant and its tokens exist before the code counts as used: a reuse seen from then on
+    // (here or on another instance) always finds them to revoke, and a store failure while
+    // issuing (503) leaves the code unused for the client's retry instead of burning it.
     const grant = { id: record.grantId, clientId: client.client_id, sub: record.sub, scopes: record.scopes, authTime: record.authTime };
     await deps.grants.create(grant, deps.grantTtlMs);
-    const consumed = await deps.codes.consume(codeHash);
-    if (consumed === 'reused') {
-      // Lost a race with another redemption of the same code.
-      await revokeGrant(record.grantId, deps);
-      throw invalidGrant('authorization code was already used', 'code_reuse');
-    }
-    if (consumed === 'missing') throw invalidGrant('authorization code is invalid or expired', 'code');
-
     let refreshToken: string | undefined;
     if (wantsRefreshToken(client, record.scopes)) {
       refreshToken = newOpaqueToken();
@@ -69,9 +61,19 @@ export function authorizationCodeGrant(
         expiresAtMs: deps.clock() + deps.refreshTokenTtlMs,
       });
     }
-    return issueUserTokens(
+    const response = await issueUserTokens(
       { grant, client, scopes: record.scopes, jkt: dpop?.jkt, nonce: record.nonce, refreshToken },
       deps,
     );
+    const consumed = await deps.codes.consume(codeHash);
+    if (consumed !== 'consumed') {
+      // Lost a race with another redemption of the same code (or the code just expired): the
+      // tokens made here are never handed out, and die with the grant.
+      await revokeGrant(record.grantId, deps);
+      throw consumed === 'reused'
+        ? invalidGrant('authorization code was already used', 'code_reuse')
+        : invalidGrant('authorization code is invalid or expired', 'code');
+    }
+    return response;
   };
 }
