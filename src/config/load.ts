@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { isObject } from '../lib/syntax.js';
 import { configSchema, type Config } from './schema.js';
 
 export class ConfigError extends Error {
@@ -25,10 +26,6 @@ const environmentOverrides: Array<{ name: string; path: string[]; convert?: (val
   { name: 'REDIS_URL', path: ['store', 'redisUrl'] },
   { name: 'DPOP_REQUIRE_NONCE', path: ['dpop', 'requireNonce'], convert: (value) => value === 'true' || value === '1' },
 ];
-
-function isObject(value: unknown): value is RawObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function setPath(raw: RawObject, path: string[], value: unknown): void {
   let node = raw;

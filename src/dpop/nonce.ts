@@ -1,5 +1,6 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { Clock } from '../stores/ports.js';
+import { constantTimeEqual } from '../lib/constant-time.js';
 
 /**
  * Stateless DPoP nonces (RFC 9449 §8, §9): `<step>.<mac>` where the MAC covers the purpose,
@@ -39,9 +40,7 @@ export class DpopNonces {
     const step = Number.parseInt(stepText, 36);
     const current = Math.floor(this.clock() / this.stepMs);
     if (step !== current && step !== current - 1) return false;
-    const given = Buffer.from(nonce);
-    const expected = Buffer.from(this.nonceFor(purpose, step, jkt));
-    return given.length === expected.length && timingSafeEqual(given, expected);
+    return constantTimeEqual(nonce, this.nonceFor(purpose, step, jkt));
   }
 
   private nonceFor(purpose: NoncePurpose, step: number, jkt: string): string {

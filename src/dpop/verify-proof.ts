@@ -1,10 +1,12 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import { OAuthError } from '../oauth/errors.js';
 import type { Clock, ReplayCache } from '../stores/ports.js';
 import { normalizeHtu } from './htu.js';
 import type { DpopNonces, NoncePurpose } from './nonce.js';
 import { accessTokenHash, jwkThumbprint } from './thumbprint.js';
+import { constantTimeEqual } from '../lib/constant-time.js';
+import { isObject, token68 } from '../lib/syntax.js';
 
 /** Every check of RFC 9449 §4.3, in one place, used by every route that takes a proof. */
 
@@ -51,8 +53,6 @@ export type DpopFailureReason =
 
 /** A proof is small; anything far larger is refused before parsing. */
 const maxProofLength = 8192;
-/** `token68` (RFC 7235 §2.1), of which a compact JWS is a subset. */
-const token68 = /^[A-Za-z0-9\-._~+/]+=*$/;
 const privateJwkMembers = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 
 function invalidProof(reason: DpopFailureReason, description: string, logDetail?: Record<string, unknown>): OAuthError {
@@ -70,16 +70,6 @@ export function singleDpopHeader(values: readonly string[]): string | undefined 
     throw invalidProof('multiple', 'more than one DPoP header');
   }
   return values[0]!.trim();
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
 }
 
 export class DpopProofVerifier {
@@ -179,7 +169,7 @@ export class DpopProofVerifier {
     // Check 12: ath binds the proof to the access token it travels with.
     if (request.accessToken !== undefined) {
       const { ath } = claims;
-      if (typeof ath !== 'string' || !safeEqual(ath, accessTokenHash(request.accessToken))) {
+      if (typeof ath !== 'string' || !constantTimeEqual(ath, accessTokenHash(request.accessToken))) {
         throw invalidProof('ath', 'DPoP proof ath does not match the access token');
       }
     }

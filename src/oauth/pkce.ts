@@ -1,4 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { constantTimeEqual } from '../lib/constant-time.js';
 
 /** RFC 7636 §4.1: 43 to 128 characters of [A-Za-z0-9-._~]. */
 const verifierSyntax = /^[A-Za-z0-9\-._~]{43,128}$/;
@@ -8,5 +9,5 @@ export function verifyPkce(codeVerifier: string, codeChallenge: string): boolean
   if (!verifierSyntax.test(codeVerifier)) return false;
   const computed = Buffer.from(createHash('sha256').update(codeVerifier, 'ascii').digest('base64url'));
   const expected = Buffer.from(codeChallenge);
-  return computed.length === expected.length && timingSafeEqual(computed, expected);
+  return constantTimeEqual(computed, expected);
 }

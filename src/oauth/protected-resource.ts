@@ -3,6 +3,7 @@ import { singleDpopHeader, type DpopProofVerifier } from '../dpop/verify-proof.j
 import type { AccessTokenClaims } from '../tokens/access-token.js';
 import type { ClientRegistry } from './clients.js';
 import { OAuthError } from './errors.js';
+import { token68 } from '../lib/syntax.js';
 
 /**
  * Access to a protected resource (the profile endpoint): RFC 6750 for Bearer tokens,
@@ -34,7 +35,6 @@ export interface ResourceAccess {
   dpopNonce: string | undefined;
 }
 
-const token68 = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 export async function authorizeResourceRequest(request: ResourceRequest, deps: ResourceDeps): Promise<ResourceAccess> {
   if (request.tokenInParameters) {

@@ -1,4 +1,5 @@
-import { createHash, randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createHash, randomBytes, scrypt as scryptCallback, type ScryptOptions } from 'node:crypto';
+import { constantTimeEqual } from '../lib/constant-time.js';
 
 /**
  * Stored hashes of passwords and client secrets; the clear value is never stored.
@@ -51,7 +52,7 @@ export async function verifySecret(secret: string, encoded: string): Promise<boo
   } else {
     return false;
   }
-  return expected.length === actual.length && timingSafeEqual(expected, actual);
+  return constantTimeEqual(expected, actual);
 }
 
 /** A hash worth burning when the client or user is unknown, so timing does not tell. */

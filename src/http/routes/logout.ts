@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Session } from '../../oauth/authorize/flow.js';
 import { OAuthError } from '../../oauth/errors.js';
@@ -8,6 +7,7 @@ import { hashOpaque } from '../../tokens/opaque.js';
 import { cookieOptions, currentSession, sessionCookie } from '../cookies.js';
 import { renderLoggedOutPage, renderLogoutPage } from '../pages/logout-page.js';
 import { sendErrorPage, sendPage } from '../pages/send-page.js';
+import { constantTimeEqual } from '../../lib/constant-time.js';
 
 /** The end_session_endpoint (OIDC RP-Initiated Logout 1.0), GET and POST. */
 export function registerLogoutRoute(
@@ -48,7 +48,7 @@ export function registerLogoutRoute(
     const csrf = typeof params.csrf === 'string' ? params.csrf : undefined;
     const expected = csrfFor(cookie);
     const confirmed =
-      request.method === 'POST' && csrf !== undefined && csrf.length === expected.length && timingSafeEqual(Buffer.from(csrf), Buffer.from(expected));
+      request.method === 'POST' && csrf !== undefined && constantTimeEqual(csrf, expected);
     // A valid id_token_hint for the signed-in user is the RP's word; otherwise the user confirms.
     if (confirmed || (logout.hintSub !== undefined && logout.hintSub === session.sub)) return finish();
     const idTokenHint = typeof params.id_token_hint === 'string' ? params.id_token_hint : undefined;

@@ -1,7 +1,7 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { ExpiringStore } from '../../stores/ports.js';
 import { newOpaqueToken } from '../../tokens/opaque.js';
 import type { AuthorizationRequest } from './request.js';
+import { constantTimeEqual } from '../../lib/constant-time.js';
 
 /**
  * A pending authorization request while the user signs in or consents. The browser holds its
@@ -33,20 +33,14 @@ export async function startInteraction(
   return interaction;
 }
 
-function same(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
-}
-
 /** The interaction named by the form, when the cookie and the CSRF token both match it. */
 export async function resumeInteraction(
   form: { interaction?: string | undefined; csrf?: string | undefined },
   cookie: string | undefined,
   interactions: ExpiringStore<Interaction>,
 ): Promise<Interaction | undefined> {
-  if (!form.interaction || !form.csrf || !cookie || !same(form.interaction, cookie)) return undefined;
+  if (!form.interaction || !form.csrf || !cookie || !constantTimeEqual(form.interaction, cookie)) return undefined;
   const interaction = await interactions.get(form.interaction);
-  if (!interaction || !same(interaction.csrf, form.csrf)) return undefined;
+  if (!interaction || !constantTimeEqual(interaction.csrf, form.csrf)) return undefined;
   return interaction;
 }
