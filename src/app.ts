@@ -227,6 +227,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     sessionTtlSeconds: config.session.ttlSeconds,
     interactionTtlSeconds: config.session.interactionTtlSeconds,
     loginAttemptsPerMinute: config.http.loginAttemptsPerMinute,
+    authorizeRequestsPerMinute: config.http.authorizeRequestsPerMinute,
   });
   registerLogoutRoute(app, {
     path: pathOf(urls.endSession),

@@ -103,8 +103,17 @@ export const configSchema = z
         trustProxy: z.union([z.boolean(), z.string()]).default(false),
         /** Sign-in attempts per client address per minute. */
         loginAttemptsPerMinute: z.number().int().min(1).default(10),
+        /** Authorization requests per client address per minute (each may start a pending sign-in). */
+        authorizeRequestsPerMinute: z.number().int().min(1).default(120),
       })
-      .default({ port: 8080, host: '0.0.0.0', bodyLimit: 64 * 1024, trustProxy: false, loginAttemptsPerMinute: 10 }),
+      .default({
+        port: 8080,
+        host: '0.0.0.0',
+        bodyLimit: 64 * 1024,
+        trustProxy: false,
+        loginAttemptsPerMinute: 10,
+        authorizeRequestsPerMinute: 120,
+      }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Where generated signing keys and the generated nonce secret are kept across restarts. */
     dataDir: z.string().default('./data'),
@@ -140,7 +149,7 @@ export const configSchema = z
         /** A nonce is valid for the current and the previous step of this length. */
         nonceStepSeconds: z.number().int().min(10).max(3600).default(60),
         /** Bound of the in-memory replay cache; when full of live entries, requests fail closed. */
-        replayCacheMaxEntries: z.number().int().min(100).default(100_000),
+        replayCacheMaxEntries: z.number().int().min(100).default(500_000),
         /** Bound of the imported-proof-key cache. */
         keyCacheMaxEntries: z.number().int().min(1).default(1000),
       })
@@ -151,7 +160,7 @@ export const configSchema = z
         jtiMaxLength: 256,
         requireNonce: false,
         nonceStepSeconds: 60,
-        replayCacheMaxEntries: 100_000,
+        replayCacheMaxEntries: 500_000,
         keyCacheMaxEntries: 1000,
       }),
     authorizationCode: z

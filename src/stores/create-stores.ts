@@ -40,7 +40,8 @@ export async function createStores(config: Config['store'], limits: { replayCach
       grants: new MemoryGrantStore(config.memoryMaxEntries, clock),
       refreshTokens: new MemoryRefreshTokenStore(config.memoryMaxEntries, clock),
       sessions: new MemoryExpiringStore('session', config.memoryMaxEntries, clock),
-      interactions: new MemoryExpiringStore('interaction', config.memoryMaxEntries, clock),
+      // Pending sign-ins are created before anyone authenticates: a tighter bound.
+      interactions: new MemoryExpiringStore('interaction', Math.min(config.memoryMaxEntries, 100_000), clock),
       consents: new MemoryExpiringStore('consent', config.memoryMaxEntries, clock),
       ping: async () => {},
       close: async () => {},

@@ -102,7 +102,5 @@ export interface RefreshTokenStore {
 export interface ExpiringStore<V> {
   set(key: string, value: V, ttlMs: number): Promise<void>;
   get(key: string): Promise<V | undefined>;
-  /** Returns and deletes. */
-  take(key: string): Promise<V | undefined>;
   delete(key: string): Promise<void>;
 }

@@ -25,6 +25,20 @@ describe('sign-in attempts are limited per client address', () => {
     expect(limited.headers['retry-after']).toBeDefined();
   });
 
+  it('limits authorization requests per client address, each of which may start a pending sign-in', async () => {
+    const limitedApp = await makeTestApp({ http: { authorizeRequestsPerMinute: 2 } });
+    try {
+      const browser = new Browser(limitedApp.app);
+      for (let request = 0; request < 2; request++) expect((await browser.get(authorizeUrl(pkcePair().challenge))).statusCode).toBe(200);
+      const limited = await browser.get(authorizeUrl(pkcePair().challenge));
+      expect(limited.statusCode).toBe(429);
+      expect(limited.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(limited.body).toContain('too many requests');
+    } finally {
+      await limitedApp.app.close();
+    }
+  });
+
   it('answers a malformed consent post with an HTML page, not JSON', async () => {
     const response = await t.app.inject({
       method: 'POST',

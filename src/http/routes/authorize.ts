@@ -25,6 +25,7 @@ export interface AuthorizeRouteDeps {
   interactionTtlSeconds: number;
   /** Sign-in attempts per client address per minute, against password guessing. */
   loginAttemptsPerMinute: number;
+  authorizeRequestsPerMinute: number;
 }
 
 /**
@@ -92,8 +93,19 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeRou
     );
     return respond(reply, step, result.client, undefined, result.request, session?.sub);
   };
-  app.get(deps.paths.authorize, authorize);
-  app.post(deps.paths.authorize, { schema: { body: { type: 'object' } } }, authorize);
+  // Each authorization request may start a pending sign-in: limited per client address.
+  const authorizeConfig = {
+    htmlErrors: true,
+    rateLimit: {
+      max: deps.authorizeRequestsPerMinute,
+      timeWindow: 60_000,
+      groupId: 'authorize',
+      errorResponseBuilder: () =>
+        new OAuthError('temporarily_unavailable', 'too many requests; wait a minute and try again', { status: 429, reason: 'rate_limit' }),
+    },
+  };
+  app.get(deps.paths.authorize, { config: authorizeConfig }, authorize);
+  app.post(deps.paths.authorize, { schema: { body: { type: 'object' } }, config: authorizeConfig }, authorize);
 
   const expired = new OAuthError('invalid_request', 'this sign-in request has expired or is invalid; start again from the application', {
     reason: 'interaction',

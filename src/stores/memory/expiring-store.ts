@@ -20,10 +20,6 @@ export class MemoryExpiringStore<V> implements ExpiringStore<V> {
     return this.map.get(key);
   }
 
-  async take(key: string): Promise<V | undefined> {
-    return this.map.delete(key);
-  }
-
   async delete(key: string): Promise<void> {
     this.map.delete(key);
   }

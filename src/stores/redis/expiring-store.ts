@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { ExpiringStore } from '../ports.js';
 import { guarded } from './client.js';
 
-/** JSON values with a TTL; `take` is GETDEL, so only one caller ever gets a value. */
+/** JSON values with a TTL. */
 export class RedisExpiringStore<V> implements ExpiringStore<V> {
   constructor(
     private readonly redis: Redis,
@@ -20,11 +20,6 @@ export class RedisExpiringStore<V> implements ExpiringStore<V> {
 
   async get(key: string): Promise<V | undefined> {
     const value = await guarded(this.name, () => this.redis.get(this.key(key)));
-    return value === null ? undefined : (JSON.parse(value) as V);
-  }
-
-  async take(key: string): Promise<V | undefined> {
-    const value = await guarded(this.name, () => this.redis.getdel(this.key(key)));
     return value === null ? undefined : (JSON.parse(value) as V);
   }
 
