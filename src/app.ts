@@ -102,6 +102,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   };
   const issue = (grant: AccessTokenGrant) => issueAccessToken(grant, { keys, settings: accessTokenSettings, clock });
   const verifyToken = (token: string) => verifyAccessToken(token, { keys, issuer, clock, revoked });
+  // The profile endpoint is a resource of the issuer: it takes tokens whose aud includes it.
+  const verifyProfileToken = (token: string) => verifyAccessToken(token, { keys, issuer, clock, revoked, audience: issuer });
   // private_key_jwt assertions may name the issuer or the endpoint they are sent to (RFC 7523 §3).
   const assertions = { audiences: [issuer, urls.token, urls.introspection, urls.revocation], replayCache, clock };
   const userTokenDeps: UserTokenDeps = {
@@ -192,7 +194,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     verifier,
     nonces,
     clients,
-    verifyAccessToken: verifyToken,
+    verifyAccessToken: verifyProfileToken,
     resourceUrl: normalizeHtu(urls.profile)!,
     requireNonce: config.dpop.requireNonce,
   };

@@ -13,7 +13,7 @@ export type IntrospectionResponse =
       scope: string;
       client_id: string;
       sub: string;
-      aud: string;
+      aud: string | string[];
       iss: string;
       exp: number;
       iat: number;

@@ -9,7 +9,8 @@ import type { SigningKeys } from './keys.js';
 export interface AccessTokenClaims {
   iss: string;
   sub: string;
-  aud: string;
+  /** The resource server(s); always includes the issuer, whose profile endpoint is a resource too. */
+  aud: string | string[];
   client_id: string;
   scope: string;
   iat: number;
@@ -54,7 +55,7 @@ export async function issueAccessToken(
   const claims: AccessTokenClaims = {
     iss: settings.issuer,
     sub: grant.subject,
-    aud: settings.audience,
+    aud: settings.audience === settings.issuer ? settings.issuer : [settings.audience, settings.issuer],
     client_id: grant.clientId,
     scope: grant.scope,
     iat,
@@ -78,7 +79,7 @@ const compactJws = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
  */
 export async function verifyAccessToken(
   token: string,
-  deps: { keys: SigningKeys; issuer: string; clock: Clock; revoked: RevokedTokens },
+  deps: { keys: SigningKeys; issuer: string; clock: Clock; revoked: RevokedTokens; audience?: string },
 ): Promise<AccessTokenClaims> {
   if (token.length > 8192 || !compactJws.test(token)) {
     throw new OAuthError('invalid_token', 'access token is malformed', { reason: 'malformed' });
@@ -95,6 +96,8 @@ export async function verifyAccessToken(
       {
         issuer: deps.issuer,
         typ: 'at+jwt',
+        // RFC 9068 §4: a resource accepts only tokens whose aud names it.
+        ...(deps.audience !== undefined ? { audience: deps.audience } : {}),
         algorithms: [...deps.keys.algorithms],
         currentDate: new Date(deps.clock()),
         requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id'],
