@@ -26,9 +26,16 @@ function refused(description: string): OAuthError {
   return new OAuthError('invalid_client', description, { reason: 'client_assertion' });
 }
 
+/** Each client's key set, built once: createLocalJWKSet imports a key on first use and keeps it. */
+const keySets = new WeakMap<Client, ReturnType<typeof createLocalJWKSet>>();
+
 export async function verifyClientAssertion(assertion: string, client: Client, deps: ClientAssertionDeps): Promise<void> {
   if (!client.jwks) throw refused('client has no registered keys');
-  const keys = createLocalJWKSet(client.jwks as JSONWebKeySet);
+  let keys = keySets.get(client);
+  if (!keys) {
+    keys = createLocalJWKSet(client.jwks as JSONWebKeySet);
+    keySets.set(client, keys);
+  }
   let payload: Record<string, unknown>;
   try {
     ({ payload } = await jwtVerify(assertion, keys, {
