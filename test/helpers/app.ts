@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
-import type { Stores } from '../../src/stores/create-stores.js';
+import { createStores, type Stores } from '../../src/stores/create-stores.js';
+import { StoreUnavailableError } from '../../src/stores/ports.js';
 import { hashClientSecret, hashPassword } from '../../src/users/secret-hash.js';
 import { generateSigningJwks, signingKeysFromJwks, type SigningKeys } from '../../src/tokens/keys.js';
 
@@ -155,3 +156,26 @@ export function basicAuth(id: string, secret: string): string {
 }
 
 export const form = { 'content-type': 'application/x-www-form-urlencoded' };
+
+/**
+ * In-memory stores whose grant store fails the next `addAccessToken` when `failNext()` is
+ * called: a store error after every check has passed, as a Redis timeout would be.
+ */
+export async function storesFailingOnce(): Promise<{ stores: Stores; failNext: () => void }> {
+  const stores = await createStores(parseConfig({}).store, { replayCacheMaxEntries: 1000 }, testClock());
+  const grants = stores.grants;
+  let fail = false;
+  stores.grants = {
+    create: (grant, ttlMs) => grants.create(grant, ttlMs),
+    find: (id) => grants.find(id),
+    revoke: (id) => grants.revoke(id),
+    addAccessToken: async (grantId, jti, expiresAtMs) => {
+      if (fail) {
+        fail = false;
+        throw new StoreUnavailableError('grant store: timeout');
+      }
+      return grants.addAccessToken(grantId, jti, expiresAtMs);
+    },
+  };
+  return { stores, failNext: () => (fail = true) };
+}

@@ -3,8 +3,7 @@ import { decodeJwt } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { createStores } from '../../src/stores/create-stores.js';
-import { StoreUnavailableError } from '../../src/stores/ports.js';
-import { issuer, makeTestApp, spaRedirect, testClock, webClient, webRedirect, type TestApp } from '../helpers/app.js';
+import { issuer, makeTestApp, storesFailingOnce, spaRedirect, testClock, webClient, webRedirect, type TestApp } from '../helpers/app.js';
 import { Browser, pkcePair } from '../helpers/browser.js';
 import { makeProof, makeProofKey, type ProofKey } from '../helpers/dpop.js';
 import { introspect, profileRequest, refreshRequest, webCode, webTokenRequest, type UserTokens } from '../helpers/endpoints.js';
@@ -250,26 +249,12 @@ describe('a code redeemed twice at once (RFC 6749 §4.1.2: the second use revoke
 
 describe('a code exchange that fails after its checks (a store error, 503) does not burn the code', () => {
   it('lets the client redeem the same code again, without taking the retry for reuse', async () => {
-    const stores = await createStores(parseConfig({}).store, { replayCacheMaxEntries: 1000 }, testClock());
-    const grants = stores.grants;
-    let failNext = false;
-    stores.grants = {
-      create: (grant, ttlMs) => grants.create(grant, ttlMs),
-      find: (id) => grants.find(id),
-      revoke: (id) => grants.revoke(id),
-      addAccessToken: async (grantId, jti, expiresAtMs) => {
-        if (failNext) {
-          failNext = false;
-          throw new StoreUnavailableError('grant store: timeout');
-        }
-        return grants.addAccessToken(grantId, jti, expiresAtMs);
-      },
-    };
+    const { stores, failNext } = await storesFailingOnce();
     const t = await makeTestApp({}, { stores });
     try {
       const key = await makeProofKey();
       const { code, verifier } = await signInAndConsent(new Browser(t.app), { dpopJkt: key.jkt });
-      failNext = true;
+      failNext();
       const failed = await tokenRequest(t, codeExchange(code, verifier), key);
       expect(failed.statusCode).toBe(503);
       expect(failed.json()).toEqual({ error: 'temporarily_unavailable', error_description: 'try again later' });

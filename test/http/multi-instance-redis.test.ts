@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createStores, type Stores } from '../../src/stores/create-stores.js';
 import { systemClock } from '../../src/stores/ports.js';

@@ -1,10 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { decodeJwt } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/load.js';
-import { createStores } from '../../src/stores/create-stores.js';
-import { StoreUnavailableError } from '../../src/stores/ports.js';
-import { issuer, makeTestApp, testClock, webClient, webRedirect, type TestApp } from '../helpers/app.js';
+import { issuer, makeTestApp, storesFailingOnce, webClient, webRedirect, type TestApp } from '../helpers/app.js';
 import { Browser } from '../helpers/browser.js';
 import { makeProof, makeProofKey, type ProofKey } from '../helpers/dpop.js';
 import { introspect, profileRequest, refreshRequest, spaTokens, webCode, webTokenRequest, type UserTokens } from '../helpers/endpoints.js';
@@ -186,26 +183,12 @@ describe("the confidential client's refresh token (RFC 9449 §5: constrained by 
 
 describe('a refresh that fails after its checks (a store error, 503) does not use up the refresh token', () => {
   it('lets the client retry the same refresh token, without taking the retry for reuse', async () => {
-    const stores = await createStores(parseConfig({}).store, { replayCacheMaxEntries: 1000 }, testClock());
-    const grants = stores.grants;
-    let failNext = false;
-    stores.grants = {
-      create: (grant, ttlMs) => grants.create(grant, ttlMs),
-      find: (id) => grants.find(id),
-      revoke: (id) => grants.revoke(id),
-      addAccessToken: async (grantId, jti, expiresAtMs) => {
-        if (failNext) {
-          failNext = false;
-          throw new StoreUnavailableError('grant store: timeout');
-        }
-        return grants.addAccessToken(grantId, jti, expiresAtMs);
-      },
-    };
+    const { stores, failNext } = await storesFailingOnce();
     const t = await makeTestApp({}, { stores });
     try {
       const key = await makeProofKey();
       const tokens = await spaTokens(t, key);
-      failNext = true;
+      failNext();
       const failed = await refreshRequest(t, tokens.refresh_token!, key);
       expect(failed.statusCode).toBe(503);
       expect(failed.json()).toEqual({ error: 'temporarily_unavailable', error_description: 'try again later' });

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { accessTokenHash } from '../../src/dpop/thumbprint.js';
 import { makeProofKey, type ProofKey } from '../helpers/dpop.js';
-import { expectRefusal, resourceUrl, tokenUrl, verifierFixture } from '../helpers/dpop-verifier.js';
+import { expectRefusal, resourceUrl, verifierFixture } from '../helpers/dpop-verifier.js';
 
 /** RFC 9449 §4.3 checks 8-12: the proof names this request, now, with the server's nonce and the token's hash. */
 
