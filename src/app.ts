@@ -19,8 +19,8 @@ import { registerJwksRoute } from './http/routes/jwks.js';
 import { registerProfileRoute } from './http/routes/profile.js';
 import { registerTokenRoute } from './http/routes/token.js';
 import { loggerOptions } from './logger.js';
-import { clientAssertionAlgorithms } from './oauth/client-assertion.js';
 import { StaticClientRegistry } from './oauth/clients.js';
+import { endpointUrls, providerMetadata } from './oauth/metadata.js';
 import { authorizationCodeGrant } from './oauth/grants/authorization-code.js';
 import { clientCredentialsGrant } from './oauth/grants/client-credentials.js';
 import { refreshTokenGrant } from './oauth/grants/refresh-token.js';
@@ -36,7 +36,7 @@ import { systemClock, type Clock } from './stores/ports.js';
 import { issueAccessToken, verifyAccessToken, type AccessTokenGrant } from './tokens/access-token.js';
 import { issueIdToken } from './tokens/id-token.js';
 import { loadSigningKeys, type SigningKeys } from './tokens/keys.js';
-import { StaticUserDirectory, scopeClaims } from './users/directory.js';
+import { StaticUserDirectory } from './users/directory.js';
 
 export interface AppOptions {
   config: Config;
@@ -49,21 +49,6 @@ export interface AppOptions {
   stores?: Stores;
   /** Where log lines go (tests capture them); stdout by default. */
   logStream?: NodeJS.WritableStream;
-}
-
-/** The endpoint URLs, all derived from the configured issuer (never from request headers). */
-export function endpointUrls(issuer: string) {
-  return {
-    authorization: `${issuer}/authorize`,
-    login: `${issuer}/login`,
-    consent: `${issuer}/consent`,
-    token: `${issuer}/token`,
-    profile: `${issuer}/profile`,
-    introspection: `${issuer}/introspect`,
-    revocation: `${issuer}/revoke`,
-    endSession: `${issuer}/logout`,
-    jwks: `${issuer}/jwks`,
-  };
 }
 
 /** The composition root: builds adapters and protocol services from config and registers the routes. */
@@ -135,43 +120,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     origins: allowedOrigins(config.clients),
   });
 
-  const scopesSupported = [...new Set(['openid', ...config.clients.flatMap((client) => client.scope.split(' ').filter(Boolean))])];
-  const authMethods = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
-  const signingAlgs = [keys.current.alg];
   registerHealthRoute(app, { ping: () => stores.ping() });
   registerDiscoveryRoutes(app, {
     issuerPath,
-    metadata: {
-      issuer,
-      authorization_endpoint: urls.authorization,
-      token_endpoint: urls.token,
-      userinfo_endpoint: urls.profile,
-      introspection_endpoint: urls.introspection,
-      revocation_endpoint: urls.revocation,
-      end_session_endpoint: urls.endSession,
-      jwks_uri: urls.jwks,
-      response_types_supported: ['code'],
-      response_modes_supported: ['query'],
-      grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
-      code_challenge_methods_supported: ['S256'],
-      token_endpoint_auth_methods_supported: [...authMethods, 'none'],
-      introspection_endpoint_auth_methods_supported: authMethods,
-      revocation_endpoint_auth_methods_supported: [...authMethods, 'none'],
-      token_endpoint_auth_signing_alg_values_supported: clientAssertionAlgorithms,
-      introspection_endpoint_auth_signing_alg_values_supported: clientAssertionAlgorithms,
-      revocation_endpoint_auth_signing_alg_values_supported: clientAssertionAlgorithms,
-      dpop_signing_alg_values_supported: config.dpop.algs,
-      id_token_signing_alg_values_supported: signingAlgs,
-      userinfo_signing_alg_values_supported: [],
-      scopes_supported: scopesSupported,
-      claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', 'azp', ...new Set(Object.values(scopeClaims).flat())],
-      subject_types_supported: ['public'],
-      prompt_values_supported: ['none', 'login', 'consent'],
-      authorization_response_iss_parameter_supported: true,
-      claims_parameter_supported: false,
-      request_parameter_supported: false,
-      request_uri_parameter_supported: false,
-    },
+    metadata: providerMetadata(config, urls, [keys.current.alg]),
   });
   registerJwksRoute(app, { path: pathOf(urls.jwks), jwks: keys.publicJwks });
 
