@@ -188,7 +188,7 @@ export class DpopProofVerifier {
   private async importProofKey(jwk: JWK, alg: string): Promise<{ jkt: string; key: ProofKey }> {
     let jkt: string;
     try {
-      jkt = await jwkThumbprint(jwk);
+      jkt = jwkThumbprint(jwk);
     } catch {
       throw invalidProof('jwk', 'DPoP proof jwk is not a valid key');
     }

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
+import { jwtVerify, type JWTPayload } from 'jose';
 import { OAuthError } from '../oauth/errors.js';
 import type { Clock, RevokedTokens } from '../stores/ports.js';
+import { signCompactJws } from './jws.js';
 import type { SigningKeys } from './keys.js';
 
 /** RFC 9068 JWT access tokens: `typ: at+jwt`, signed, with `cnf.jkt` when DPoP-bound (RFC 9449 §6.1). */
@@ -64,9 +65,7 @@ export async function issueAccessToken(
   };
   if (grant.authTime !== undefined) claims.auth_time = grant.authTime;
   if (grant.jkt) claims.cnf = { jkt: grant.jkt };
-  const token = await new SignJWT(claims as unknown as JWTPayload)
-    .setProtectedHeader({ alg: keys.current.alg, typ: 'at+jwt', kid: keys.current.kid })
-    .sign(keys.current.privateKey);
+  const token = signCompactJws({ typ: 'at+jwt' }, claims as unknown as Record<string, unknown>, keys.current);
   return { token, claims, tokenType: grant.jkt ? 'DPoP' : 'Bearer', expiresIn: settings.ttlSeconds };
 }
 

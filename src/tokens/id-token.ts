@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { SignJWT } from 'jose';
 import type { Clock } from '../stores/ports.js';
+import { signCompactJws } from './jws.js';
 import type { SigningKeys } from './keys.js';
 
 /** OIDC Core §3.1.3.6: at_hash is the left half of the hash of the access token, with the hash of the signing alg. */
@@ -27,7 +27,7 @@ export async function issueIdToken(
 ): Promise<string> {
   const { keys } = deps;
   const iat = Math.floor(deps.clock() / 1000);
-  return new SignJWT({
+  const claims = {
     ...input.claims,
     iss: deps.issuer,
     sub: input.sub,
@@ -38,7 +38,6 @@ export async function issueIdToken(
     auth_time: input.authTime,
     at_hash: halfHash(input.accessToken, keys.current.alg),
     ...(input.nonce !== undefined ? { nonce: input.nonce } : {}),
-  })
-    .setProtectedHeader({ alg: keys.current.alg, kid: keys.current.kid, typ: 'JWT' })
-    .sign(keys.current.privateKey);
+  };
+  return signCompactJws({ typ: 'JWT' }, claims, keys.current);
 }

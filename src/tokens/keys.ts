@@ -1,12 +1,16 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import { nodeSigningKey } from './jws.js';
 
 /** The provider's signing keys: the first signs, all verify; only public parts are published. */
 export interface SigningKey {
   kid: string;
   alg: string;
   privateKey: KeyHandle;
+  /** The same private key for node:crypto, which signs the provider's tokens (src/tokens/jws.ts). */
+  nodeKey: KeyObject;
   publicKey: KeyHandle;
   publicJwk: JWK;
 }
@@ -47,7 +51,7 @@ export async function signingKeysFromJwks(jwks: { keys?: unknown }): Promise<Sig
     const publicJwk = publicPart(jwk, kid, jwk.alg);
     const privateKey = (await importJWK({ ...jwk, ext: false }, jwk.alg)) as KeyHandle;
     const publicKey = (await importJWK(publicJwk, jwk.alg)) as KeyHandle;
-    keys.push({ kid, alg: jwk.alg, privateKey, publicKey, publicJwk });
+    keys.push({ kid, alg: jwk.alg, privateKey, nodeKey: nodeSigningKey(jwk, jwk.alg), publicKey, publicJwk });
   }
   const kids = new Set(keys.map((key) => key.kid));
   if (kids.size !== keys.length) throw new Error('signing key set has duplicate kid values');
