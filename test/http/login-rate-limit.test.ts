@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTestApp, type TestApp } from '../helpers/app.js';
+import { form, makeTestApp, type TestApp } from '../helpers/app.js';
 import { Browser, pkcePair } from '../helpers/browser.js';
 import { authorizeUrl } from '../helpers/flow.js';
 
@@ -34,6 +34,27 @@ describe('sign-in attempts are limited per client address', () => {
       expect(limited.statusCode).toBe(429);
       expect(limited.headers['content-type']).toBe('text/html; charset=utf-8');
       expect(limited.body).toContain('too many requests');
+    } finally {
+      await limitedApp.app.close();
+    }
+  });
+
+  it('counts GET and POST authorization requests together against one limit', async () => {
+    const limitedApp = await makeTestApp({ http: { authorizeRequestsPerMinute: 2 } });
+    try {
+      const browser = new Browser(limitedApp.app);
+      for (let request = 0; request < 2; request++) expect((await browser.get(authorizeUrl(pkcePair().challenge))).statusCode).toBe(200);
+      const posted = await limitedApp.app.inject({
+        method: 'POST',
+        url: '/oidc/authorize',
+        headers: form,
+        payload: authorizeUrl(pkcePair().challenge).split('?')[1],
+      });
+      expect(posted.statusCode).toBe(429);
+      expect(posted.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(posted.headers['retry-after']).toBe('60');
+      expect(posted.headers['set-cookie']).toBeUndefined();
+      expect(posted.body).toContain('too many requests');
     } finally {
       await limitedApp.app.close();
     }

@@ -93,19 +93,18 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeRou
     );
     return respond(reply, step, result.client, undefined, result.request, session?.sub);
   };
-  // Each authorization request may start a pending sign-in: limited per client address.
-  const authorizeConfig = {
-    htmlErrors: true,
-    rateLimit: {
-      max: deps.authorizeRequestsPerMinute,
-      timeWindow: 60_000,
-      groupId: 'authorize',
-      errorResponseBuilder: () =>
-        new OAuthError('temporarily_unavailable', 'too many requests; wait a minute and try again', { status: 429, reason: 'rate_limit' }),
-    },
-  };
-  app.get(deps.paths.authorize, { config: authorizeConfig }, authorize);
-  app.post(deps.paths.authorize, { schema: { body: { type: 'object' } }, config: authorizeConfig }, authorize);
+  // Each authorization request may start a pending sign-in: limited per client address, GET
+  // and POST together. One limiter for both routes: a route-level rateLimit config gets its own
+  // counter per route (groupId does not share the in-memory store across routes).
+  const authorizeLimit = app.rateLimit({
+    max: deps.authorizeRequestsPerMinute,
+    timeWindow: 60_000,
+    errorResponseBuilder: () =>
+      new OAuthError('temporarily_unavailable', 'too many requests; wait a minute and try again', { status: 429, reason: 'rate_limit' }),
+  });
+  const authorizeConfig = { htmlErrors: true };
+  app.get(deps.paths.authorize, { config: authorizeConfig, onRequest: authorizeLimit }, authorize);
+  app.post(deps.paths.authorize, { schema: { body: { type: 'object' } }, config: authorizeConfig, onRequest: authorizeLimit }, authorize);
 
   const expired = new OAuthError('invalid_request', 'this sign-in request has expired or is invalid; start again from the application', {
     reason: 'interaction',
