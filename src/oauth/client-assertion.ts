@@ -52,7 +52,8 @@ export async function verifyClientAssertion(assertion: string, client: Client, d
   }
   const now = deps.clock() / 1000;
   const exp = payload.exp as number;
-  const start = typeof payload.iat === 'number' ? payload.iat : now;
+  // A future iat must not stretch the window: the life is counted from now at the latest.
+  const start = typeof payload.iat === 'number' ? Math.min(payload.iat, now) : now;
   if (exp - start > maxLifetimeSeconds) throw refused('client assertion lives too long');
   const jti = payload.jti;
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) throw refused('client assertion jti is invalid');

@@ -70,6 +70,7 @@ describe('private_key_jwt client authentication (RFC 7523, OIDC Core §9)', () =
     ['signed by another key', async () => assertion({}, otherKey)],
     ['expired', async () => assertion({ iat: now() - 120, exp: now() - 60 })],
     ['living longer than five minutes', async () => assertion({ exp: now() + 3600 })],
+    ['living longer than five minutes behind an iat in the future', async () => assertion({ iat: now() + 86_400, exp: now() + 86_400 + 60 })],
     ['for another audience', async () => assertion({ aud: 'https://other.example/token' })],
     ['with iss other than sub', async () => assertion({ iss: 'service' })],
     ['without jti', async () => assertion({ jti: undefined })],
