@@ -33,7 +33,12 @@ export interface JwsSigningKey {
 /** A node:crypto private key from a private JWK, for `alg`. */
 export function nodeSigningKey(jwk: JWK, alg: string): KeyObject {
   if (!signers[alg]) throw new Error(`unsupported signing alg ${alg}`);
-  return createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+  const key = createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+  // jose's SignJWT refused these; node:crypto would sign, and jose (ours and the clients') then refuses every token.
+  if (key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
+    throw new Error(`${alg} requires an RSA key of 2048 bits or more`);
+  }
+  return key;
 }
 
 export function signCompactJws(header: Record<string, unknown>, payload: Record<string, unknown>, key: JwsSigningKey): string {

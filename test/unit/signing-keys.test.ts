@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +43,12 @@ describe('signing keys', () => {
     await expect(signingKeysFromJwks({ keys: [withoutAlg] })).rejects.toThrow(/alg is required/);
     const { d: _d, ...publicOnly } = keys[0]!;
     await expect(signingKeysFromJwks({ keys: [publicOnly] })).rejects.toThrow(/private key is required/);
+  });
+
+  it('refuses an RSA key shorter than 2048 bits, whose tokens jose would not verify', async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const jwk = { ...privateKey.export({ format: 'jwk' }), alg: 'RS256', kid: 'short' };
+    await expect(signingKeysFromJwks({ keys: [jwk] })).rejects.toThrow('RS256 requires an RSA key of 2048 bits or more');
   });
 });
 
