@@ -16,7 +16,7 @@ const requiredMembers: Record<string, readonly string[]> = {
 
 /** RFC 7638 SHA-256 JWK thumbprint, base64url: the `jkt` of `cnf` (RFC 9449 §6.1) and of `dpop_jkt` (§10). */
 export function jwkThumbprint(jwk: JWK): string {
-  const members = requiredMembers[jwk.kty ?? ''];
+  const members = typeof jwk.kty === 'string' && Object.hasOwn(requiredMembers, jwk.kty) ? requiredMembers[jwk.kty] : undefined;
   if (!members) throw new TypeError('unsupported JWK key type');
   const canonical: Record<string, string> = {};
   for (const member of members) {

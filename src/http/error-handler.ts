@@ -112,6 +112,9 @@ export function registerErrorHandler(app: FastifyInstance, settings: ErrorHandle
       return sendOAuthError(reply, invalid, settings);
     }
     request.log.error({ err: error }, 'unhandled error');
+    if (reply.request.routeOptions.config?.htmlErrors === true) {
+      return sendOAuthError(reply, new OAuthError('server_error', 'something went wrong; try again later'), settings);
+    }
     return reply.code(500).header('cache-control', 'no-store').send({ error: 'server_error' });
   });
 
