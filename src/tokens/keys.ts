@@ -8,8 +8,7 @@ import { nodeSigningKey } from './jws.js';
 export interface SigningKey {
   kid: string;
   alg: string;
-  privateKey: KeyHandle;
-  /** The same private key for node:crypto, which signs the provider's tokens (src/tokens/jws.ts). */
+  /** The private key, for node:crypto, which signs the provider's tokens (src/tokens/jws.ts). */
   nodeKey: KeyObject;
   publicKey: KeyHandle;
   publicJwk: JWK;
@@ -49,9 +48,8 @@ export async function signingKeysFromJwks(jwks: { keys?: unknown }): Promise<Sig
     if (typeof jwk.d !== 'string') throw new Error(`signing key ${index}: a private key is required`);
     const kid = jwk.kid ?? (await calculateJwkThumbprint(jwk, 'sha256'));
     const publicJwk = publicPart(jwk, kid, jwk.alg);
-    const privateKey = (await importJWK({ ...jwk, ext: false }, jwk.alg)) as KeyHandle;
     const publicKey = (await importJWK(publicJwk, jwk.alg)) as KeyHandle;
-    keys.push({ kid, alg: jwk.alg, privateKey, nodeKey: nodeSigningKey(jwk, jwk.alg), publicKey, publicJwk });
+    keys.push({ kid, alg: jwk.alg, nodeKey: nodeSigningKey(jwk, jwk.alg), publicKey, publicJwk });
   }
   const kids = new Set(keys.map((key) => key.kid));
   if (kids.size !== keys.length) throw new Error('signing key set has duplicate kid values');

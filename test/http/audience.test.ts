@@ -1,4 +1,5 @@
-import { SignJWT, decodeJwt } from 'jose';
+import { decodeJwt } from 'jose';
+import { signCompactJws } from '../../src/tokens/jws.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth, form, issuer, makeTestApp, resourceServer, serviceClient, testSigningKeys, type TestApp } from '../helpers/app.js';
 
@@ -38,9 +39,11 @@ describe('access token audience (RFC 9068 §3, §4)', () => {
   it('refuses at the profile endpoint a token of ours meant only for another resource', async () => {
     const keys = await testSigningKeys();
     const iat = Math.floor(t.clock() / 1000);
-    const foreign = await new SignJWT({ iss: issuer, sub: 'service', aud: api, client_id: 'service', scope: '', iat, exp: iat + 60, jti: 'j1' })
-      .setProtectedHeader({ alg: keys.current.alg, kid: keys.current.kid, typ: 'at+jwt' })
-      .sign(keys.current.privateKey);
+    const foreign = signCompactJws(
+      { typ: 'at+jwt' },
+      { iss: issuer, sub: 'service', aud: api, client_id: 'service', scope: '', iat, exp: iat + 60, jti: 'j1' },
+      keys.current,
+    );
     const response = await t.app.inject({ method: 'GET', url: '/oidc/profile', headers: { authorization: `Bearer ${foreign}` } });
     expect(response.statusCode).toBe(401);
     expect(response.json().error).toBe('invalid_token');
