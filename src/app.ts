@@ -69,6 +69,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const stores = options.stores ?? (await createStores(config.store, { replayCacheMaxEntries: config.dpop.replayCacheMaxEntries }, clock));
   const { replayCache, revoked, codes, grants, refreshTokens, sessions, interactions, consents } = stores;
   const users = new StaticUserDirectory(config.users);
+  // A replay cache in memory starts empty: what it saw before a restart is refused by age instead.
+  const notBeforeMs = stores.replayCacheIsVolatile ? clock() : undefined;
   const nonces = new DpopNonces(nonceSecret, config.dpop.nonceStepSeconds, clock);
   const verifier = new DpopProofVerifier(
     {
@@ -77,6 +79,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       maxFutureSeconds: config.dpop.maxFutureSeconds,
       jtiMaxLength: config.dpop.jtiMaxLength,
       keyCacheMaxEntries: config.dpop.keyCacheMaxEntries,
+      notBeforeMs,
     },
     { replayCache, nonces, clock },
   );
@@ -90,7 +93,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // The profile endpoint is a resource of the issuer: it takes tokens whose aud includes it.
   const verifyProfileToken = (token: string) => verifyAccessToken(token, { keys, issuer, clock, revoked, audience: issuer });
   // private_key_jwt assertions may name the issuer or the endpoint they are sent to (RFC 7523 §3).
-  const assertions = { audiences: [issuer, urls.token, urls.introspection, urls.revocation], replayCache, clock };
+  const assertions = { audiences: [issuer, urls.token, urls.introspection, urls.revocation], replayCache, clock, notBeforeMs };
   const userTokenDeps: UserTokenDeps = {
     issueAccessToken: issue,
     issueIdToken: (input) => issueIdToken(input, { keys, issuer, ttlSeconds: config.idToken.ttlSeconds, clock }),

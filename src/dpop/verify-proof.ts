@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
-import { OAuthError } from '../oauth/errors.js';
+import { OAuthError, tooManyRequests } from '../oauth/errors.js';
 import type { Clock, ReplayCache } from '../stores/ports.js';
 import { normalizeHtu } from './htu.js';
 import type { DpopNonces, NoncePurpose } from './nonce.js';
@@ -18,6 +18,12 @@ export interface DpopVerifierSettings {
   maxFutureSeconds: number;
   jtiMaxLength: number;
   keyCacheMaxEntries: number;
+  /**
+   * Proofs whose `iat` is before the second of this instant (ms) are refused: set at start-up
+   * when the replay cache lives in memory, which forgets on restart the proofs it saw before.
+   * Whole seconds, since clients write `iat` as whole seconds.
+   */
+  notBeforeMs?: number | undefined;
 }
 
 export interface DpopVerifierDeps {
@@ -40,6 +46,11 @@ export interface DpopProofRequest {
   accessToken?: string;
 }
 
+/**
+ * A proof that passed every check but the replay check. It is claimed (`DpopProofVerifier.claim`)
+ * only once the request has passed every check an unauthenticated caller can fail, so that
+ * junk requests with fresh proofs cannot fill the replay cache (RFC 9449 §11.1).
+ */
 export interface VerifiedDpopProof {
   /** RFC 7638 thumbprint of the proof key. */
   jkt: string;
@@ -49,7 +60,7 @@ export interface VerifiedDpopProof {
 
 export type DpopFailureReason =
   | 'missing' | 'multiple' | 'malformed' | 'typ' | 'alg' | 'jwk' | 'signature' | 'jti' | 'htm' | 'htu'
-  | 'iat' | 'nonce' | 'ath' | 'replay';
+  | 'iat' | 'nonce' | 'ath' | 'replay' | 'replay_quota';
 
 /** A proof is small; anything far larger is refused before parsing. */
 const maxProofLength = 8192;
@@ -153,6 +164,12 @@ export class DpopProofVerifier {
         now: Math.floor(nowSeconds),
       });
     }
+    if (this.settings.notBeforeMs !== undefined && iat < Math.floor(this.settings.notBeforeMs / 1000)) {
+      throw invalidProof('iat', 'DPoP proof was made before the server started; make a new one', {
+        iat,
+        startedAt: Math.floor(this.settings.notBeforeMs / 1000),
+      });
+    }
     // Check 10 and §11.3: a nonce, once required, must be there and be ours; a nonce given
     // when not required must still be valid.
     const { nonce } = claims;
@@ -173,16 +190,25 @@ export class DpopProofVerifier {
         throw invalidProof('ath', 'DPoP proof ath does not match the access token');
       }
     }
-    // Last, so that invalid proofs never fill the cache: each (key, jti) is accepted once in the window.
+    return { jkt, jti, iat };
+  }
+
+  /**
+   * The replay check (§4.3 check 11, §11.1): each (key, jti) is accepted once in the window,
+   * charged to `owner`, the credential the request has proved (see ReplayCache.claim).
+   */
+  async claim(proof: VerifiedDpopProof, owner: string): Promise<void> {
     // The entry must outlive the last millisecond at which this proof still passes the iat check
     // (iat + maxAge, inclusive): an entry that expired at that instant would let the proof replay.
     // Rounded up, with a millisecond to spare, so that float error in a fractional iat cannot shorten it.
-    const replayKey = createHash('sha256').update(jkt).update('\n').update(jti).digest('base64url');
-    const acceptableUntilMs = (iat + this.settings.maxAgeSeconds) * 1000;
-    if (!(await this.deps.replayCache.claim(replayKey, Math.ceil(acceptableUntilMs) + 1 - nowMs))) {
-      throw invalidProof('replay', 'DPoP proof has already been used');
+    const replayKey = createHash('sha256').update(proof.jkt).update('\n').update(proof.jti).digest('base64url');
+    const acceptableUntilMs = (proof.iat + this.settings.maxAgeSeconds) * 1000;
+    const ttlMs = Math.ceil(acceptableUntilMs) + 1 - this.deps.clock();
+    const claimed = await this.deps.replayCache.claim(replayKey, ttlMs, owner);
+    if (claimed === 'replayed') throw invalidProof('replay', 'DPoP proof has already been used');
+    if (claimed === 'owner_limit') {
+      throw tooManyRequests('too many DPoP proofs for this credential; slow down', 'replay_quota', this.settings.maxAgeSeconds);
     }
-    return { jkt, jti, iat };
   }
 
   private async importProofKey(jwk: JWK, alg: string): Promise<{ jkt: string; key: ProofKey }> {

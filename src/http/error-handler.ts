@@ -60,6 +60,7 @@ export function sendOAuthError(reply: FastifyReply, error: OAuthError, settings:
   const protectedResource = reply.request.routeOptions.config?.protectedResource === true;
   const status =
     error.status ?? (protectedResource ? resourceStatusByCode[error.code] : undefined) ?? statusByCode[error.code] ?? 400;
+  if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
   if (reply.request.routeOptions.config?.htmlErrors === true) {
     return reply
       .code(status)

@@ -1,7 +1,7 @@
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import type { Clock, ReplayCache } from '../stores/ports.js';
 import type { Client } from './clients.js';
-import { OAuthError } from './errors.js';
+import { OAuthError, tooManyRequests } from './errors.js';
 
 /**
  * private_key_jwt client authentication (RFC 7523 §2.2, §3; OIDC Core §9): a JWT signed with
@@ -20,6 +20,11 @@ export interface ClientAssertionDeps {
   audiences: readonly string[];
   replayCache: ReplayCache;
   clock: Clock;
+  /**
+   * Assertions made before the second of this instant (ms) are refused: set at start-up when the
+   * replay cache lives in memory, which forgets on restart the jti values it saw before.
+   */
+  notBeforeMs?: number | undefined;
 }
 
 function refused(description: string): OAuthError {
@@ -55,11 +60,16 @@ export async function verifyClientAssertion(assertion: string, client: Client, d
   // A future iat must not stretch the window: the life is counted from now at the latest.
   const start = typeof payload.iat === 'number' ? Math.min(payload.iat, now) : now;
   if (exp - start > maxLifetimeSeconds) throw refused('client assertion lives too long');
+  // Without iat, the earliest the assertion can have been made is maxLifetime before its exp.
+  const madeAt = typeof payload.iat === 'number' ? payload.iat : exp - maxLifetimeSeconds;
+  if (deps.notBeforeMs !== undefined && madeAt < Math.floor(deps.notBeforeMs / 1000)) {
+    throw refused('client assertion was made before the server started; make a new one');
+  }
   const jti = payload.jti;
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) throw refused('client assertion jti is invalid');
   // RFC 7523 §3 item 7: a jti is accepted once while the assertion could still be used.
   const ttlMs = Math.max(1000, (exp - now + 5) * 1000);
-  if (!(await deps.replayCache.claim(`client-assertion\n${client.client_id}\n${jti}`, ttlMs))) {
-    throw refused('client assertion has already been used');
-  }
+  const claimed = await deps.replayCache.claim(`client-assertion\n${client.client_id}\n${jti}`, ttlMs, `client:${client.client_id}`);
+  if (claimed === 'replayed') throw refused('client assertion has already been used');
+  if (claimed === 'owner_limit') throw tooManyRequests('too many client assertions; slow down', 'replay_quota', maxLifetimeSeconds);
 }

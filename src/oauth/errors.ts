@@ -33,6 +33,8 @@ export interface OAuthErrorOptions {
   logDetail?: Record<string, unknown>;
   /** Status override, only where an RFC asks for one. */
   status?: number;
+  /** Sent as `Retry-After` (RFC 9110 §10.2.3) with a 429 or 503. */
+  retryAfterSeconds?: number;
   /** The client used HTTP Basic authentication: a 401 must challenge with `Basic` (RFC 6749 §5.2). */
   basicChallenge?: boolean;
   /**
@@ -50,6 +52,7 @@ export class OAuthError extends Error {
   readonly dpopNonce: string | undefined;
   readonly logDetail: Record<string, unknown> | undefined;
   readonly status: number | undefined;
+  readonly retryAfterSeconds: number | undefined;
   readonly basicChallenge: boolean;
   readonly challenge: ResourceChallenge | undefined;
 
@@ -63,6 +66,7 @@ export class OAuthError extends Error {
     this.dpopNonce = options.dpopNonce;
     this.logDetail = options.logDetail;
     this.status = options.status;
+    this.retryAfterSeconds = options.retryAfterSeconds;
     this.basicChallenge = options.basicChallenge ?? false;
     this.challenge = options.challenge;
   }
@@ -73,6 +77,7 @@ export class OAuthError extends Error {
       dpopNonce: this.dpopNonce,
       logDetail: this.logDetail,
       status: this.status,
+      retryAfterSeconds: this.retryAfterSeconds,
       basicChallenge: this.basicChallenge,
       challenge: this.challenge,
       ...changes,
@@ -88,4 +93,12 @@ export class OAuthError extends Error {
 /** RFC 6749 §5.2 invalid_grant: the code, refresh token or its binding is not valid. */
 export function invalidGrant(description: string, reason: string): OAuthError {
   return new OAuthError('invalid_grant', description, { reason });
+}
+
+/**
+ * RFC 6585 §4: the caller has sent too much, answered 429 with `Retry-After`. The code is
+ * temporarily_unavailable, the one RFC 6749 code that tells a client to come back later.
+ */
+export function tooManyRequests(description: string, reason: string, retryAfterSeconds: number): OAuthError {
+  return new OAuthError('temporarily_unavailable', description, { reason, status: 429, retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) });
 }

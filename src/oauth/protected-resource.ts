@@ -94,6 +94,9 @@ export async function authorizeResourceRequest(request: ResourceRequest, deps: R
     // RFC 9449 §7.1 check: the proof key must be the key the token is bound to.
     throw new OAuthError('invalid_token', 'Invalid DPoP key binding', { reason: 'jkt', challenge: 'DPoP' });
   }
+  // The replay check last: only a caller holding a valid token bound to this key gets this far,
+  // and its entries are charged to the token's grant (client and user).
+  await withChallenge(deps.verifier.claim(verified, `token:${claims.client_id}\n${claims.sub}`), 'DPoP');
   // As at the token endpoint: fresh nonces only where nonces are required (RFC 9449 §11.3).
   return { claims, dpopNonce: requireNonce ? deps.nonces.issue('resource', verified.jkt) : undefined };
 }

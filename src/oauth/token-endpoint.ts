@@ -64,7 +64,15 @@ export async function handleTokenRequest(request: TokenEndpointRequest, deps: To
     throw new OAuthError('invalid_dpop_proof', 'a DPoP proof is required for this client', { reason: 'missing' });
   }
 
-  const body = await grant({ client, params, dpop });
+  let claimed = false;
+  const claimProof = async (grantId?: string) => {
+    if (!dpop || claimed) return;
+    claimed = true;
+    await deps.verifier.claim(dpop, client.token_endpoint_auth_method === 'none' && grantId ? `grant:${grantId}` : `client:${client.client_id}`);
+  };
+  const body = await grant({ client, params, dpop, claimProof });
+  // Every grant claims before it writes; this keeps a grant that forgot from skipping the check.
+  await claimProof();
   // A fresh nonce goes only to clients that must use nonces: handing one to a client whose
   // nonce-less proofs are still accepted would be the downgrade RFC 9449 §11.3 forbids.
   return { body, dpopNonce: dpop && requireNonce ? deps.nonces.issue('token', dpop.jkt) : undefined };

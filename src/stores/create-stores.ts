@@ -26,6 +26,8 @@ export interface Stores {
   sessions: ExpiringStore<Session>;
   interactions: ExpiringStore<Interaction>;
   consents: ExpiringStore<string[]>;
+  /** The replay cache forgets on restart (memory): proofs and assertions made before start are refused. */
+  replayCacheIsVolatile: boolean;
   /** Throws StoreUnavailableError when the backend cannot answer (for readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -43,6 +45,7 @@ export async function createStores(config: Config['store'], limits: { replayCach
       // Pending sign-ins are created before anyone authenticates: a tighter bound.
       interactions: new MemoryExpiringStore('interaction', Math.min(config.memoryMaxEntries, 100_000), clock),
       consents: new MemoryExpiringStore('consent', config.memoryMaxEntries, clock),
+      replayCacheIsVolatile: true,
       ping: async () => {},
       close: async () => {},
     };
@@ -64,6 +67,7 @@ export async function createStores(config: Config['store'], limits: { replayCach
     sessions: new RedisExpiringStore(redis, prefix, 'session'),
     interactions: new RedisExpiringStore(redis, prefix, 'interaction'),
     consents: new RedisExpiringStore(redis, prefix, 'consent'),
+    replayCacheIsVolatile: false,
     ping: async () => {
       await guarded('redis', () => redis.ping());
     },

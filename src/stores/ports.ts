@@ -17,9 +17,20 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/**
+ * 'claimed' the first time, 'replayed' while the key is recorded, 'owner_limit' when the owner
+ * already holds its share of live entries (then nothing is recorded).
+ */
+export type ReplayClaim = 'claimed' | 'replayed' | 'owner_limit';
+
 export interface ReplayCache {
-  /** Records `key` for `ttlMs`; true the first time, false while it is already recorded. */
-  claim(key: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Records `key` for at least `ttlMs` on behalf of `owner`: the credential the request has
+   * already proved (a confidential client's id, a public client's grant), so that one holder
+   * of a valid credential cannot fill the cache that every client shares (RFC 9449 §11.1).
+   * Throws StoreUnavailableError when it cannot answer (full of live entries, backend down).
+   */
+  claim(key: string, ttlMs: number, owner: string): Promise<ReplayClaim>;
 }
 
 export interface RevokedTokens {

@@ -106,16 +106,16 @@ describe.each(factories)('store contract: %s', (_name, make) => {
   describe('ReplayCache', () => {
     it('claims a key once within its TTL, and again after it', async () => {
       const key = id();
-      expect(await stores.replay.claim(key, 100)).toBe(true);
-      expect(await stores.replay.claim(key, 100)).toBe(false);
+      expect(await stores.replay.claim(key, 100, 'owner')).toBe('claimed');
+      expect(await stores.replay.claim(key, 100, 'owner')).toBe('replayed');
       await sleep(150);
-      expect(await stores.replay.claim(key, 100)).toBe(true);
+      expect(await stores.replay.claim(key, 100, 'owner')).toBe('claimed');
     });
 
     it('gives exactly one winner among concurrent claims', async () => {
       const key = id();
-      const results = await Promise.all(Array.from({ length: 20 }, () => stores.replay.claim(key, 5000)));
-      expect(results.filter(Boolean)).toHaveLength(1);
+      const results = await Promise.all(Array.from({ length: 20 }, () => stores.replay.claim(key, 5000, 'owner')));
+      expect(results.filter((result) => result === 'claimed')).toHaveLength(1);
     });
   });
 
@@ -245,7 +245,7 @@ describe('Redis unreachable', () => {
     down.on('error', () => {});
     const replay = new RedisReplayCache(down, prefix);
     // With no offline queue the command fails at once; a hang would hit the test timeout.
-    await expect(replay.claim('k', 1000)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(replay.claim('k', 1000, 'owner')).rejects.toBeInstanceOf(StoreUnavailableError);
     down.disconnect();
   });
 });

@@ -41,8 +41,12 @@ export function verifierFixture(options: VerifierFixtureOptions = {}) {
     { replayCache, nonces, clock },
   );
   const nowSeconds = () => clock() / 1000;
-  const verify = (proof: string, request: Partial<Omit<DpopProofRequest, 'proof'>> = {}) =>
-    verifier.verify({ proof, method: 'POST', expectedHtu: tokenUrl, noncePurpose: 'token', requireNonce: false, ...request });
+  /** Verifies a proof and claims it, as a request that passed its other checks would. */
+  const verify = async (proof: string, request: Partial<Omit<DpopProofRequest, 'proof'>> = {}) => {
+    const verified = await verifier.verify({ proof, method: 'POST', expectedHtu: tokenUrl, noncePurpose: 'token', requireNonce: false, ...request });
+    await verifier.claim(verified, 'client:test');
+    return verified;
+  };
   const proof = (key: ProofKey, proofOptions: Partial<ProofOptions> = {}) =>
     makeProof(key, { htu: tokenUrl, iat: nowSeconds(), ...proofOptions });
   return { verifier, clock, nonces, replayCache, verify, proof, nowSeconds };

@@ -144,6 +144,7 @@ describe('Redis unavailable', () => {
     const prefix = 'unused:';
     const stores: Stores = {
       replayCache: new RedisReplayCache(down, prefix),
+      replayCacheIsVolatile: false,
       revoked: new RedisRevokedTokens(down, prefix, systemClock),
       codes: new RedisCodeStore(down, prefix),
       grants: new RedisGrantStore(down, prefix, systemClock),

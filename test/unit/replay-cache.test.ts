@@ -11,68 +11,68 @@ import { expectRefusal, verifierFixture } from '../helpers/dpop-verifier.js';
 describe('MemoryReplayCache.claim is true once per key while the entry lives', () => {
   it('claims a new key, then refuses it while it lives', async () => {
     const cache = new MemoryReplayCache(10, testClock());
-    await expect(cache.claim('k', 1000)).resolves.toBe(true);
-    await expect(cache.claim('k', 1000)).resolves.toBe(false);
+    await expect(cache.claim('k', 1000, 'owner')).resolves.toBe('claimed');
+    await expect(cache.claim('k', 1000, 'owner')).resolves.toBe('replayed');
   });
 
   it('claims different keys independently', async () => {
     const cache = new MemoryReplayCache(10, testClock());
-    await expect(cache.claim('a', 1000)).resolves.toBe(true);
-    await expect(cache.claim('b', 1000)).resolves.toBe(true);
+    await expect(cache.claim('a', 1000, 'owner')).resolves.toBe('claimed');
+    await expect(cache.claim('b', 1000, 'owner')).resolves.toBe('claimed');
   });
 
   it('keeps the entry up to the last millisecond before its ttl ends, and lets the key be claimed from then on', async () => {
     const clock = testClock();
     const cache = new MemoryReplayCache(10, clock);
-    await cache.claim('k', 1000);
+    await cache.claim('k', 1000, 'owner');
     clock.advance(999);
-    await expect(cache.claim('k', 1000)).resolves.toBe(false);
+    await expect(cache.claim('k', 1000, 'owner')).resolves.toBe('replayed');
     clock.advance(1);
-    await expect(cache.claim('k', 1000)).resolves.toBe(true);
+    await expect(cache.claim('k', 1000, 'owner')).resolves.toBe('claimed');
   });
 
   it('does not extend an entry when a claim is refused', async () => {
     const clock = testClock();
     const cache = new MemoryReplayCache(10, clock);
-    await cache.claim('k', 1000);
+    await cache.claim('k', 1000, 'owner');
     clock.advance(500);
-    await cache.claim('k', 1000);
+    await cache.claim('k', 1000, 'owner');
     clock.advance(500);
-    await expect(cache.claim('k', 1000)).resolves.toBe(true);
+    await expect(cache.claim('k', 1000, 'owner')).resolves.toBe('claimed');
   });
 
   it('answers concurrent claims of one key with exactly one true', async () => {
     const cache = new MemoryReplayCache(10, testClock());
-    const results = await Promise.all(Array.from({ length: 20 }, () => cache.claim('k', 1000)));
-    expect(results.filter(Boolean)).toHaveLength(1);
+    const results = await Promise.all(Array.from({ length: 20 }, () => cache.claim('k', 1000, 'owner')));
+    expect(results.filter((result) => result === 'claimed')).toHaveLength(1);
   });
 });
 
 describe('MemoryReplayCache is bounded and fails closed when full', () => {
   it('throws StoreUnavailableError when full of live entries', async () => {
     const cache = new MemoryReplayCache(2, testClock());
-    await cache.claim('a', 1000);
-    await cache.claim('b', 1000);
-    await expect(cache.claim('c', 1000)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await cache.claim('a', 1000, 'owner');
+    await cache.claim('b', 1000, 'owner');
+    await expect(cache.claim('c', 1000, 'owner')).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 
   it('still answers false (not full) for a key it holds, when full', async () => {
     const cache = new MemoryReplayCache(2, testClock());
-    await cache.claim('a', 1000);
-    await cache.claim('b', 1000);
-    await expect(cache.claim('a', 1000)).resolves.toBe(false);
+    await cache.claim('a', 1000, 'owner');
+    await cache.claim('b', 1000, 'owner');
+    await expect(cache.claim('a', 1000, 'owner')).resolves.toBe('replayed');
   });
 
   it('makes room by evicting expired entries, wherever they are', async () => {
     const clock = testClock();
     const cache = new MemoryReplayCache(3, clock);
-    await cache.claim('long', 10_000);
-    await cache.claim('short-1', 100);
-    await cache.claim('short-2', 100);
+    await cache.claim('long', 10_000, 'owner');
+    await cache.claim('short-1', 100, 'owner');
+    await cache.claim('short-2', 100, 'owner');
     clock.advance(100);
-    await expect(cache.claim('c', 1000)).resolves.toBe(true);
-    await expect(cache.claim('d', 1000)).resolves.toBe(true);
-    await expect(cache.claim('long', 1000)).resolves.toBe(false);
+    await expect(cache.claim('c', 1000, 'owner')).resolves.toBe('claimed');
+    await expect(cache.claim('d', 1000, 'owner')).resolves.toBe('claimed');
+    await expect(cache.claim('long', 1000, 'owner')).resolves.toBe('replayed');
   });
 });
 

@@ -13,7 +13,7 @@ import { issueUserTokens, revokeGrant, wantsRefreshToken, type UserTokenDeps } f
 export function authorizationCodeGrant(
   deps: UserTokenDeps & { codes: CodeStore; grants: GrantStore; grantTtlMs: number },
 ): GrantHandler {
-  return async ({ client, params, dpop }) => {
+  return async ({ client, params, dpop, claimProof }) => {
     const code = params.code;
     if (!code) throw new OAuthError('invalid_request', 'code is required', { reason: 'code' });
     const codeHash = hashOpaque(code);
@@ -23,6 +23,7 @@ export function authorizationCodeGrant(
     }
     const { record } = entry;
     if (entry.used) {
+      await claimProof(record.grantId);
       await revokeGrant(record.grantId, deps);
       throw invalidGrant('authorization code was already used', 'code_reuse');
     }
@@ -43,6 +44,7 @@ export function authorizationCodeGrant(
       if (dpop.jkt !== record.dpopJkt) throw invalidGrant('DPoP proof key does not match dpop_jkt', 'dpop_jkt');
     }
 
+    await claimProof(record.grantId);
     // The grant and its tokens exist before the code counts as used: a reuse seen from then on
     // (here or on another instance) always finds them to revoke, and a store failure while
     // issuing (503) leaves the code unused for the client's retry instead of burning it.

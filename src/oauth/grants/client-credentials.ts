@@ -6,8 +6,9 @@ import type { GrantHandler } from './grant.js';
 export function clientCredentialsGrant(deps: {
   issueAccessToken: (grant: AccessTokenGrant) => Promise<IssuedAccessToken>;
 }): GrantHandler {
-  return async ({ client, params, dpop }) => {
+  return async ({ client, params, dpop, claimProof }) => {
     const scopes = grantScopes(params.scope, client.scopes);
+    await claimProof();
     const issued = await deps.issueAccessToken({
       subject: client.client_id,
       clientId: client.client_id,

@@ -7,6 +7,13 @@ export interface GrantRequest {
   params: Readonly<Record<string, string | undefined>>;
   /** The verified DPoP proof: the issued access token is bound to its key. */
   dpop: VerifiedDpopProof | undefined;
+  /**
+   * The proof's replay check (RFC 9449 §11.1), charged to `grantId` for a public client (to the
+   * client itself otherwise). A grant calls it once its lookups have passed and before it writes
+   * anything, so that requests with a bogus code or refresh token never fill the replay cache;
+   * it does nothing when no proof was sent.
+   */
+  claimProof: (grantId?: string) => Promise<void>;
 }
 
 /** RFC 6749 §5.1 successful response. */

@@ -11,7 +11,7 @@ import { issueUserTokens, revokeGrant, type UserTokenDeps } from './user-tokens.
  * Scope can be narrowed, never widened.
  */
 export function refreshTokenGrant(deps: UserTokenDeps): GrantHandler {
-  return async ({ client, params, dpop }) => {
+  return async ({ client, params, dpop, claimProof }) => {
     const token = params.refresh_token;
     if (!token) throw new OAuthError('invalid_request', 'refresh_token is required', { reason: 'refresh_token' });
     const tokenHash = hashOpaque(token);
@@ -21,6 +21,7 @@ export function refreshTokenGrant(deps: UserTokenDeps): GrantHandler {
     }
     const { record } = entry;
     if (entry.used) {
+      await claimProof(record.grantId);
       await revokeGrant(record.grantId, deps);
       throw invalidGrant('refresh token was already used; the grant is revoked', 'refresh_reuse');
     }
@@ -41,6 +42,7 @@ export function refreshTokenGrant(deps: UserTokenDeps): GrantHandler {
       scopes = requested;
     }
 
+    await claimProof(record.grantId);
     const next = newOpaqueToken();
     // Tokens first, the rotation last: a store failure while issuing (503) leaves the refresh
     // token unused, so the client's retry is not taken for reuse (which would revoke the grant).

@@ -1,4 +1,4 @@
-import { StoreUnavailableError, type Clock, type ReplayCache } from '../ports.js';
+import { StoreUnavailableError, type Clock, type ReplayCache, type ReplayClaim } from '../ports.js';
 import { ExpiringMap } from './expiring-map.js';
 
 /** In-memory replay cache, bounded: when full of live entries it fails closed. */
@@ -9,9 +9,9 @@ export class MemoryReplayCache implements ReplayCache {
     this.seen = new ExpiringMap(maxEntries, clock);
   }
 
-  async claim(key: string, ttlMs: number): Promise<boolean> {
+  async claim(key: string, ttlMs: number, _owner: string): Promise<ReplayClaim> {
     const claimed = this.seen.setIfAbsent(key, true, ttlMs);
     if (claimed === null) throw new StoreUnavailableError('replay cache is full');
-    return claimed;
+    return claimed ? 'claimed' : 'replayed';
   }
 }
