@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashClientSecret } from '../../src/users/secret-hash.js';
 import { basicAuth, form } from '../helpers/app.js';
-import { makeProof, makeProofKey, type ProofKey } from '../helpers/dpop.js';
+import { makeProof, makeProofKey } from '../helpers/dpop.js';
 import { freePort } from '../helpers/net.js';
 
 const service = { id: 'restart-service', secret: 'restart-service-secret-0123456789abcdef' };
