@@ -66,7 +66,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const pathOf = (url: string) => new URL(url).pathname;
 
   const clients = new StaticClientRegistry(config.clients);
-  const stores = options.stores ?? (await createStores(config.store, { replayCacheMaxEntries: config.dpop.replayCacheMaxEntries }, clock));
+  const stores =
+    options.stores ??
+    (await createStores(config.store, { replayCacheMaxEntries: config.dpop.replayCacheMaxEntries }, clock, { dataDir: config.dataDir }));
   const { replayCache, revoked, codes, grants, refreshTokens, sessions, interactions, consents } = stores;
   const users = new StaticUserDirectory(config.users);
   // A replay cache in memory starts empty: what it saw before a restart is refused by age instead.

@@ -24,6 +24,7 @@ const environmentOverrides: Array<{ name: string; path: string[]; convert?: (val
   { name: 'TRUST_PROXY', path: ['http', 'trustProxy'], convert: (value) => (value === 'true' ? true : value === 'false' ? false : value) },
   { name: 'STORE', path: ['store', 'type'] },
   { name: 'REDIS_URL', path: ['store', 'redisUrl'] },
+  { name: 'REDIS_ALLOW_EVICTION', path: ['store', 'allowEvictingRedis'], convert: (value) => value === 'true' || value === '1' },
   { name: 'DPOP_REQUIRE_NONCE', path: ['dpop', 'requireNonce'], convert: (value) => value === 'true' || value === '1' },
 ];
 

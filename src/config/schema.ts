@@ -115,7 +115,10 @@ export const configSchema = z
         authorizeRequestsPerMinute: 120,
       }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    /** Where generated signing keys and the generated nonce secret are kept across restarts. */
+    /**
+     * What must survive a restart: generated signing keys, the generated nonce secret and, with
+     * the memory store, the access-token revocation list. Mount it as a volume.
+     */
     dataDir: z.string().default('./data'),
     keys: z
       .object({
@@ -192,8 +195,21 @@ export const configSchema = z
         keyPrefix: z.string().default('dpop-oidc:'),
         /** Bound of each in-memory store; when full of live entries, requests fail closed. */
         memoryMaxEntries: z.number().int().min(100).default(1_000_000),
+        /**
+         * Start (and report ready) although Redis's maxmemory-policy is not noeviction. Every key
+         * has a TTL, so any evicting policy can drop revocations and replay entries under memory
+         * pressure: a revoked token or a used proof is accepted again. Only for a Redis you know
+         * never reaches maxmemory.
+         */
+        allowEvictingRedis: z.boolean().default(false),
       })
-      .default({ type: 'memory', redisUrl: 'redis://127.0.0.1:6379', keyPrefix: 'dpop-oidc:', memoryMaxEntries: 1_000_000 }),
+      .default({
+        type: 'memory',
+        redisUrl: 'redis://127.0.0.1:6379',
+        keyPrefix: 'dpop-oidc:',
+        memoryMaxEntries: 1_000_000,
+        allowEvictingRedis: false,
+      }),
     clients: z.array(clientSchema).default([]),
     users: usersConfigSchema.default([]),
   })

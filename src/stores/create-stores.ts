@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Session } from '../oauth/authorize/flow.js';
 import type { Interaction } from '../oauth/authorize/interaction.js';
@@ -8,7 +10,7 @@ import { MemoryRefreshTokenStore } from './memory/refresh-token-store.js';
 import { MemoryReplayCache } from './memory/replay-cache.js';
 import { MemoryRevokedTokens } from './memory/revoked-tokens.js';
 import type { Clock, CodeStore, ExpiringStore, GrantStore, RefreshTokenStore, ReplayCache, RevokedTokens } from './ports.js';
-import { createRedisClient, guarded } from './redis/client.js';
+import { assertNoEviction, createRedisClient, guarded } from './redis/client.js';
 import { RedisCodeStore } from './redis/code-store.js';
 import { RedisExpiringStore } from './redis/expiring-store.js';
 import { RedisGrantStore } from './redis/grant-store.js';
@@ -33,11 +35,20 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-export async function createStores(config: Config['store'], limits: { replayCacheMaxEntries: number }, clock: Clock): Promise<Stores> {
+/**
+ * `persistence.dataDir`: where the memory backend keeps what must survive a restart (the
+ * revocation list). Without it (tests), everything lives in memory only.
+ */
+export async function createStores(
+  config: Config['store'],
+  limits: { replayCacheMaxEntries: number },
+  clock: Clock,
+  persistence: { dataDir?: string } = {},
+): Promise<Stores> {
   if (config.type === 'memory') {
     return {
       replayCache: new MemoryReplayCache(limits.replayCacheMaxEntries, clock),
-      revoked: new MemoryRevokedTokens(config.memoryMaxEntries, clock),
+      revoked: await memoryRevokedTokens(config.memoryMaxEntries, clock, persistence.dataDir),
       codes: new MemoryCodeStore(config.memoryMaxEntries, clock),
       grants: new MemoryGrantStore(config.memoryMaxEntries, clock),
       refreshTokens: new MemoryRefreshTokenStore(config.memoryMaxEntries, clock),
@@ -57,6 +68,16 @@ export async function createStores(config: Config['store'], limits: { replayCach
     redis.disconnect();
     throw new Error(`cannot reach Redis at ${redactUrl(config.redisUrl)}: ${(error as Error).message}`);
   }
+  // Checked at start and by every readiness probe (someone may change it at runtime).
+  const checkEviction = async () => {
+    if (!config.allowEvictingRedis) await assertNoEviction(redis);
+  };
+  try {
+    await checkEviction();
+  } catch (error) {
+    redis.disconnect();
+    throw new Error(`${(error as Error).message} (Redis at ${redactUrl(config.redisUrl)})`);
+  }
   const prefix = config.keyPrefix;
   return {
     replayCache: new RedisReplayCache(redis, prefix),
@@ -70,11 +91,18 @@ export async function createStores(config: Config['store'], limits: { replayCach
     replayCacheIsVolatile: false,
     ping: async () => {
       await guarded('redis', () => redis.ping());
+      await guarded('redis', checkEviction);
     },
     close: async () => {
       await redis.quit().catch(() => redis.disconnect());
     },
   };
+}
+
+async function memoryRevokedTokens(maxEntries: number, clock: Clock, dataDir: string | undefined): Promise<RevokedTokens> {
+  if (dataDir === undefined) return new MemoryRevokedTokens(maxEntries, clock);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  return MemoryRevokedTokens.open(join(dataDir, 'revoked.json'), maxEntries, clock);
 }
 
 /** A Redis URL without its password, for messages. */

@@ -1,7 +1,8 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import { writeFileAtomic } from '../lib/atomic-file.js';
 import { nodeSigningKey } from './jws.js';
 
 /** The provider's signing keys: the first signs, all verify; only public parts are published. */
@@ -87,11 +88,9 @@ export async function loadSigningKeys(options: { jwksFile?: string | undefined; 
   }
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const jwks = await generateSigningJwks(options.algorithm);
-  try {
-    // 'wx': when two instances start on one data directory, the first write wins and both use it.
-    writeFileSync(file, JSON.stringify(jwks, null, 2), { mode: 0o600, flag: 'wx' });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  // Crash-safe (never an empty or half-written key file) and exclusive: when two instances
+  // start on one data directory, the first write wins and both use it.
+  if ((await writeFileAtomic(file, JSON.stringify(jwks, null, 2), { mode: 0o600, exclusive: true })) === 'exists') {
     return signingKeysFromJwks(readJson(file));
   }
   return signingKeysFromJwks(jwks);

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
@@ -139,7 +142,9 @@ export async function makeTestApp(
       done();
     },
   });
-  const config = parseConfig({ issuer, logLevel: 'info', clients: defaultTestClients(), users: await testUsers(), ...overrides });
+  // Each app keeps what must survive a restart (the revocation list) in a directory of its own.
+  const dataDir = mkdtempSync(join(tmpdir(), 'dpop-oidc-test-data-'));
+  const config = parseConfig({ issuer, logLevel: 'info', dataDir, clients: defaultTestClients(), users: await testUsers(), ...overrides });
   const app = await buildApp({
     config,
     clock,
@@ -148,6 +153,7 @@ export async function makeTestApp(
     logStream,
     ...(options.stores ? { stores: options.stores } : {}),
   });
+  app.addHook('onClose', async () => rmSync(dataDir, { recursive: true, force: true }));
   return { app, clock, logs: () => logged };
 }
 
