@@ -226,6 +226,25 @@ export const configSchema = z
         memoryMaxEntries: z.number().int().min(100).default(1_000_000),
       })
       .default({ type: 'memory', redisUrl: 'redis://127.0.0.1:6379', keyPrefix: 'dpop-oidc:', memoryMaxEntries: 1_000_000 }),
+    /**
+     * Failed client authentications (token, introspection, revocation), counted in fixed windows
+     * against guessing a client secret. A secret presented for a client_id, known or not, counts
+     * against that client_id; every failure counts against the caller's address (IPv6 by /64).
+     * Once a key has its maximum, every attempt for it is answered 429 with Retry-After until
+     * the window ends, the right secret included, so that guessing cannot go on.
+     */
+    clientAuth: z
+      .object({
+        /** Failures with a secret for one client_id per window. Anyone can spend them: this is also how long a client can be locked out. */
+        maxFailuresPerClient: z.number().int().min(1).default(10),
+        /** Failures from one address (an IPv6 /64) per window, whatever the client_id or method. */
+        maxFailuresPerAddress: z.number().int().min(1).default(30),
+        /** Length of a window; it starts at a key's first failure. */
+        windowSeconds: z.number().int().min(1).max(86_400).default(60),
+        /** Keys (client_ids and addresses) tracked in memory; when full, the oldest window is dropped first. */
+        maxTrackedKeys: z.number().int().min(100).default(100_000),
+      })
+      .default({ maxFailuresPerClient: 10, maxFailuresPerAddress: 30, windowSeconds: 60, maxTrackedKeys: 100_000 }),
     clients: z.array(clientSchema).default([]),
     users: usersConfigSchema.default([]),
   })

@@ -161,3 +161,13 @@ describe('allowed_cors_origins are origins only', () => {
     expect(clientConfigError({ allowed_cors_origins: ['https://app.example.com', 'http://localhost:5173', 'https://[::1]:8443'] })).toBeUndefined();
   });
 });
+
+describe('clientAuth limits', () => {
+  it('default to 10 failures per client_id and 30 per address in a 60 s window, 100 000 keys tracked', () => {
+    expect(parseConfig({}).clientAuth).toEqual({ maxFailuresPerClient: 10, maxFailuresPerAddress: 30, windowSeconds: 60, maxTrackedKeys: 100_000 });
+  });
+
+  it('refuses a limit below 1 with the path of the field', () => {
+    expect(() => parseConfig({ clientAuth: { maxFailuresPerClient: 0 } })).toThrow(/clientAuth\.maxFailuresPerClient/);
+  });
+});
