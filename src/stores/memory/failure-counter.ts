@@ -2,10 +2,10 @@ import type { Clock, FailureCounter, FailureWindow } from '../ports.js';
 
 /**
  * In-memory failure counter, bounded to `maxKeys` windows. Windows are kept in the order they
- * opened, which is the order they end (one window length per counter), so expired ones leave
- * from the front. When full of live windows, the oldest is dropped, never a new one refused:
- * refusing would let a flood of made-up client_ids lock every client out, while dropping costs
- * the attacker maxKeys counted failures (each also against its address) to reset one key.
+ * opened, which is the order they end (one window length per counter). When full of live
+ * windows, the oldest are dropped, never a new one refused: refusing would let a flood of
+ * made-up client_ids lock every client out, while dropping costs the attacker some 10% of
+ * maxKeys counted failures (each also against its address) to reset one key.
  */
 export class MemoryFailureCounter implements FailureCounter {
   private readonly windows = new Map<string, { count: number; endsAt: number }>();
@@ -46,10 +46,16 @@ export class MemoryFailureCounter implements FailureCounter {
     return window;
   }
 
-  /** Drops ended windows from the front, then the oldest live ones while there is no room. */
+  /**
+   * When full: one pass drops the ended windows, then the oldest live ones down to 90% of the
+   * bound. Batched because a Map keeps deleted slots until it rehashes, so a pass from the front
+   * on every insert would cost the number of recent deletions (measured: 45 µs a hit at 100 000).
+   */
   private makeRoom(now: number): void {
+    if (this.windows.size < this.maxKeys) return;
+    const keep = Math.floor(this.maxKeys * 0.9);
     for (const [key, window] of this.windows) {
-      if (window.endsAt > now && this.windows.size < this.maxKeys) break;
+      if (window.endsAt > now && this.windows.size <= keep) break;
       this.windows.delete(key);
     }
   }
