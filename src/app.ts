@@ -21,6 +21,7 @@ import { registerTokenRoute } from './http/routes/token.js';
 import { loggerOptions } from './logger.js';
 import { StaticClientRegistry } from './oauth/clients.js';
 import { endpointUrls, providerMetadata } from './oauth/metadata.js';
+import { ClientAuthLimiter } from './oauth/client-auth-limiter.js';
 import { authorizationCodeGrant } from './oauth/grants/authorization-code.js';
 import { clientCredentialsGrant } from './oauth/grants/client-credentials.js';
 import { refreshTokenGrant } from './oauth/grants/refresh-token.js';
@@ -32,6 +33,7 @@ import { introspectToken } from './oauth/introspection.js';
 import { authorizeResourceRequest } from './oauth/protected-resource.js';
 import { handleTokenRequest } from './oauth/token-endpoint.js';
 import { createStores, type Stores } from './stores/create-stores.js';
+import { MemoryFailureCounter } from './stores/memory/failure-counter.js';
 import { systemClock, type Clock } from './stores/ports.js';
 import { issueAccessToken, verifyAccessToken, type AccessTokenGrant } from './tokens/access-token.js';
 import { issueIdToken } from './tokens/id-token.js';
@@ -94,6 +96,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const verifyToken = (token: string) => verifyAccessToken(token, { keys, issuer, clock, revoked });
   // The profile endpoint is a resource of the issuer: it takes tokens whose aud includes it.
   const verifyProfileToken = (token: string) => verifyAccessToken(token, { keys, issuer, clock, revoked, audience: issuer });
+  // Counts are per instance for now: with several instances, an attacker gets the limit at each.
+  const clientAuthLimiter = new ClientAuthLimiter(new MemoryFailureCounter(config.clientAuth.maxTrackedKeys, clock), config.clientAuth);
   // private_key_jwt assertions may name the issuer or the endpoint they are sent to (RFC 7523 §3).
   const assertions = { audiences: [issuer, urls.token, urls.introspection, urls.revocation], replayCache, clock, notBeforeMs };
   const userTokenDeps: UserTokenDeps = {
@@ -135,6 +139,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const tokenDeps = {
     clients,
     assertions,
+    clientAuthLimiter,
     verifier,
     nonces,
     grants: {
@@ -162,11 +167,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   registerIntrospectionRoute(app, {
     path: pathOf(urls.introspection),
-    introspect: (request) => introspectToken(request, { clients, assertions, verifyAccessToken: verifyToken }),
+    introspect: (request) => introspectToken(request, { clients, assertions, clientAuthLimiter, verifyAccessToken: verifyToken }),
   });
   registerRevocationRoute(app, {
     path: pathOf(urls.revocation),
-    revoke: (request) => revokeToken(request, { clients, assertions, refreshTokens, revoked, grants, verifyAccessToken: verifyToken }),
+    revoke: (request) => revokeToken(request, { clients, assertions, clientAuthLimiter, refreshTokens, revoked, grants, verifyAccessToken: verifyToken }),
   });
   registerAuthorizeRoutes(app, {
     paths: { authorize: pathOf(urls.authorization), login: pathOf(urls.login), consent: pathOf(urls.consent) },

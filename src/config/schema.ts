@@ -20,14 +20,45 @@ const issuerUrl = z
 export const dpopAlgorithms = ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'EdDSA', 'Ed25519'] as const;
 
 const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]']);
-const redirectUri = z
-  .string()
-  .url()
-  .refine((value) => {
-    const url = new URL(value);
-    if (url.hash) return false;
-    return url.protocol === 'https:' || (url.protocol === 'http:' && loopbackHosts.has(url.hostname));
-  }, 'must be an https URL (http only on localhost) without fragment');
+/** Schemes that run or embed content in the browser instead of reaching a client. */
+const scriptSchemes = new Set(['javascript:', 'data:', 'file:', 'vbscript:', 'blob:']);
+/** RFC 8252 §7.1: a native app's private-use scheme is a reverse domain name it controls, e.g. com.example.app. */
+const privateUseScheme = /^[a-z][a-z0-9-]*(\.[a-z0-9-]+)+:$/;
+const allowedRedirectSchemes =
+  'https, http on a loopback host (localhost, 127.0.0.1, [::1]), or a private-use scheme such as com.example.app:/callback (RFC 8252 §7.1)';
+
+/**
+ * A redirect target the provider sends a browser to (redirect_uris, post_logout_redirect_uris):
+ * https, http only on loopback (RFC 8252 §7.3, RFC 9700 §2.6), or a native app's private-use
+ * scheme (RFC 8252 §7.1). Never a fragment (RFC 6749 §3.1.2) nor userinfo, which makes a
+ * registered URI look like another host. Values are kept as written: requests compare exactly.
+ */
+const redirectUri = z.string().superRefine((value, ctx) => {
+  if (!URL.canParse(value)) {
+    ctx.addIssue({ code: 'custom', message: `must be an absolute URI; use ${allowedRedirectSchemes}` });
+    return;
+  }
+  const url = new URL(value);
+  const scheme = url.protocol;
+  if (scriptSchemes.has(scheme)) {
+    ctx.addIssue({ code: 'custom', message: `the ${scheme} scheme is never allowed; use ${allowedRedirectSchemes}` });
+  } else if (scheme === 'http:' && !loopbackHosts.has(url.hostname)) {
+    ctx.addIssue({ code: 'custom', message: `http is allowed only on a loopback host (localhost, 127.0.0.1, [::1]); use https` });
+  } else if (scheme !== 'https:' && scheme !== 'http:' && !privateUseScheme.test(scheme)) {
+    ctx.addIssue({ code: 'custom', message: `the ${scheme} scheme is not allowed; use ${allowedRedirectSchemes}` });
+  }
+  if (value.includes('#')) ctx.addIssue({ code: 'custom', message: 'must not have a fragment (RFC 6749 §3.1.2)' });
+  if (url.username || url.password || /^[^:/?#]+:\/\/[^/?#]*@/.test(value)) {
+    ctx.addIssue({ code: 'custom', message: 'must not have user information (user@host)' });
+  }
+});
+
+/** A browser origin as the Origin header carries it, compared exactly: scheme://host[:port], no path. */
+const corsOrigin = z.string().refine((value) => {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+}, 'must be an origin, scheme://host[:port] in lower case with no path, query or trailing slash, e.g. https://app.example.com');
 
 const clientSchema = z
   .object({
@@ -51,11 +82,12 @@ const clientSchema = z
     dpop_require_nonce: z.boolean().default(false),
     /** May call the introspection endpoint (RFC 7662 §2.1: callers must be authorised). */
     introspection_allowed: z.boolean().default(false),
-    /** Exact redirect URIs (RFC 9700 §2.1); https, or http only on loopback hosts (§2.6). */
+    /** Exact redirect URIs (RFC 9700 §2.1): https, http only on loopback hosts (§2.6), or a private-use scheme (RFC 8252 §7.1). */
     redirect_uris: z.array(redirectUri).default([]),
-    post_logout_redirect_uris: z.array(z.string().url()).default([]),
+    /** Where logout may send the browser back to; the same rules as redirect_uris. */
+    post_logout_redirect_uris: z.array(redirectUri).default([]),
     /** Browser origins allowed by CORS; defaults to the origins of redirect_uris. */
-    allowed_cors_origins: z.array(z.string().url()).optional(),
+    allowed_cors_origins: z.array(corsOrigin).optional(),
     /** Skip the consent page for this client. */
     first_party: z.boolean().default(false),
   })
@@ -210,6 +242,25 @@ export const configSchema = z
         memoryMaxEntries: 1_000_000,
         allowEvictingRedis: false,
       }),
+    /**
+     * Failed client authentications (token, introspection, revocation), counted in fixed windows
+     * against guessing a client secret. A secret presented for a client_id, known or not, counts
+     * against that client_id; every failure counts against the caller's address (IPv6 by /64).
+     * Once a key has its maximum, every attempt for it is answered 429 with Retry-After until
+     * the window ends, the right secret included, so that guessing cannot go on.
+     */
+    clientAuth: z
+      .object({
+        /** Failures with a secret for one client_id per window. Anyone can spend them: this is also how long a client can be locked out. */
+        maxFailuresPerClient: z.number().int().min(1).default(10),
+        /** Failures from one address (an IPv6 /64) per window, whatever the client_id or method. */
+        maxFailuresPerAddress: z.number().int().min(1).default(30),
+        /** Length of a window; it starts at a key's first failure. */
+        windowSeconds: z.number().int().min(1).max(86_400).default(60),
+        /** Keys (client_ids and addresses) tracked in memory; when full, the oldest window is dropped first. */
+        maxTrackedKeys: z.number().int().min(100).default(100_000),
+      })
+      .default({ maxFailuresPerClient: 10, maxFailuresPerAddress: 30, windowSeconds: 60, maxTrackedKeys: 100_000 }),
     clients: z.array(clientSchema).default([]),
     users: usersConfigSchema.default([]),
   })

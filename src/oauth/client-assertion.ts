@@ -53,7 +53,8 @@ export async function verifyClientAssertion(assertion: string, client: Client, d
       clockTolerance: 5,
     }));
   } catch {
-    throw refused('client assertion is invalid');
+    // The same words as for an unknown client (client-auth.ts): a bad signature must not tell that the client exists.
+    throw refused('client authentication failed');
   }
   const now = deps.clock() / 1000;
   const exp = payload.exp as number;

@@ -1,6 +1,8 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { decoySecretHash, verifySecret } from '../users/secret-hash.js';
 import { jwtBearerAssertionType, verifyClientAssertion, type ClientAssertionDeps } from './client-assertion.js';
+import type { ClientAuthAttempt, ClientAuthLimiter } from './client-auth-limiter.js';
 import type { Client, ClientRegistry } from './clients.js';
 import { OAuthError } from './errors.js';
 
@@ -9,6 +11,12 @@ import { OAuthError } from './errors.js';
  * client_secret_basic, client_secret_post, private_key_jwt (RFC 7523), or none (a public client
  * names itself with client_id). A client must use the method it registered, and only one
  * method per request.
+ *
+ * A caller must not learn whether a client exists: an unknown client, a wrong secret, a wrong
+ * assertion and a client registered with another method all get the same answer (one
+ * description, a Basic challenge only when Basic was sent) after the same work (a secret is
+ * checked against a decoy hash, an assertion against a decoy key). Failures are throttled
+ * (client-auth-limiter.ts).
  */
 export interface ClientCredentialsInput {
   authorization?: string | undefined;
@@ -16,21 +24,78 @@ export interface ClientCredentialsInput {
   clientSecret?: string | undefined;
   clientAssertion?: string | undefined;
   clientAssertionType?: string | undefined;
+  /** The caller's address, for counting failures. */
+  address?: string | undefined;
 }
 
+/** The checks that cost work; tests may wrap the real ones to see which hash or key was used. */
+export interface CredentialVerifiers {
+  secret: (secret: string, encodedHash: string) => Promise<boolean>;
+  assertion: (assertion: string, client: Client, deps: ClientAssertionDeps) => Promise<void>;
+}
+
+export interface ClientAuthDeps {
+  clients: ClientRegistry;
+  /** For private_key_jwt client authentication. */
+  assertions?: ClientAssertionDeps | undefined;
+  clientAuthLimiter?: ClientAuthLimiter | undefined;
+  verifiers?: CredentialVerifiers | undefined;
+}
+
+const realVerifiers: CredentialVerifiers = { secret: verifySecret, assertion: verifyClientAssertion };
+
+/**
+ * Stands in for an unknown client presenting an assertion: a P-256 public key whose private
+ * half is discarded, so the signature check runs and cannot pass.
+ */
+export const decoyAssertionClient: Client = {
+  client_id: 'decoy',
+  token_endpoint_auth_method: 'private_key_jwt',
+  jwks: { keys: [{ ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }), alg: 'ES256' }] },
+  grant_types: [],
+  scope: '',
+  scopes: new Set(),
+  dpop_bound_access_tokens: false,
+  dpop_require_nonce: false,
+  introspection_allowed: false,
+  redirect_uris: [],
+  post_logout_redirect_uris: [],
+  first_party: false,
+};
+
 /** The credentials of a form request: the Authorization header and the body parameters. */
-export function clientCredentialsFrom(params: Readonly<Record<string, string | undefined>>, authorization: string | undefined): ClientCredentialsInput {
+export function clientCredentialsFrom(
+  params: Readonly<Record<string, string | undefined>>,
+  authorization: string | undefined,
+  address?: string,
+): ClientCredentialsInput {
   return {
     authorization,
     clientId: params.client_id,
     clientSecret: params.client_secret,
     clientAssertion: params.client_assertion,
     clientAssertionType: params.client_assertion_type,
+    address,
   };
 }
 
-function invalidClient(description: string, basic: boolean): OAuthError {
-  return new OAuthError('invalid_client', description, { reason: 'client_auth', basicChallenge: basic });
+type PresentedCredentials =
+  | { method: 'client_secret_basic' | 'client_secret_post'; clientId: string; secret: string }
+  | { method: 'private_key_jwt'; clientId: string; assertion: string }
+  | { method: 'none'; clientId: string };
+
+const failedDescription = 'client authentication failed';
+
+function invalidClient(description: string, basic: boolean, cause?: string): OAuthError {
+  return new OAuthError('invalid_client', description, {
+    reason: 'client_auth',
+    basicChallenge: basic,
+    ...(cause ? { logDetail: { cause } } : {}),
+  });
+}
+
+function oneMethodOnly(): OAuthError {
+  return new OAuthError('invalid_request', 'use only one client authentication method', { reason: 'client_auth' });
 }
 
 /** RFC 6749 §2.3.1: id and secret are form-urlencoded before Base64 in the Basic header. */
@@ -49,11 +114,7 @@ function parseBasic(authorization: string): { clientId: string; clientSecret: st
   }
 }
 
-async function authenticateWithAssertion(
-  input: ClientCredentialsInput,
-  clients: ClientRegistry,
-  assertions: ClientAssertionDeps | undefined,
-): Promise<Client> {
+function presentedAssertion(input: ClientCredentialsInput): PresentedCredentials {
   if (input.clientAssertionType !== jwtBearerAssertionType) {
     throw new OAuthError('invalid_request', `client_assertion_type must be ${jwtBearerAssertionType}`, { reason: 'client_auth' });
   }
@@ -70,57 +131,80 @@ async function authenticateWithAssertion(
   if (!clientId || (input.clientId !== undefined && subject !== input.clientId)) {
     throw invalidClient('client assertion does not name the client', false);
   }
-  const client = clients.find(clientId);
-  if (!client || client.token_endpoint_auth_method !== 'private_key_jwt' || !assertions) {
-    throw invalidClient('client authentication failed', false);
-  }
-  await verifyClientAssertion(assertion, client, assertions);
-  return client;
+  return { method: 'private_key_jwt', clientId, assertion };
 }
 
-export async function authenticateClient(
-  input: ClientCredentialsInput,
-  clients: ClientRegistry,
-  assertions?: ClientAssertionDeps,
-): Promise<Client> {
+/** What the request presents, checked for shape only: nothing here depends on the registered clients. */
+function presentedCredentials(input: ClientCredentialsInput): PresentedCredentials {
   const basic = input.authorization !== undefined && /^basic /i.test(input.authorization);
   if (input.clientAssertion !== undefined || input.clientAssertionType !== undefined) {
-    if (basic || input.clientSecret !== undefined) {
-      throw new OAuthError('invalid_request', 'use only one client authentication method', { reason: 'client_auth' });
-    }
-    return authenticateWithAssertion(input, clients, assertions);
+    if (basic || input.clientSecret !== undefined) throw oneMethodOnly();
+    return presentedAssertion(input);
   }
-  let method: Client['token_endpoint_auth_method'];
-  let clientId: string | undefined;
-  let secret: string | undefined;
+  let credentials: PresentedCredentials;
   if (basic) {
-    if (input.clientSecret !== undefined) {
-      throw new OAuthError('invalid_request', 'use only one client authentication method', { reason: 'client_auth' });
-    }
-    ({ clientId, clientSecret: secret } = parseBasic(input.authorization!));
+    if (input.clientSecret !== undefined) throw oneMethodOnly();
+    const { clientId, clientSecret } = parseBasic(input.authorization!);
     if (input.clientId !== undefined && input.clientId !== clientId) {
       throw new OAuthError('invalid_request', 'client_id does not match the authenticated client', { reason: 'client_auth' });
     }
-    method = 'client_secret_basic';
+    credentials = { method: 'client_secret_basic', clientId, secret: clientSecret };
   } else if (input.clientSecret !== undefined) {
-    clientId = input.clientId;
-    secret = input.clientSecret;
-    method = 'client_secret_post';
+    credentials = { method: 'client_secret_post', clientId: input.clientId ?? '', secret: input.clientSecret };
   } else {
-    clientId = input.clientId;
-    method = 'none';
+    credentials = { method: 'none', clientId: input.clientId ?? '' };
   }
-  if (!clientId) throw invalidClient('client authentication is required', basic);
+  if (!credentials.clientId) throw invalidClient('client authentication is required', basic);
+  return credentials;
+}
 
-  const client = clients.find(clientId);
-  if (secret !== undefined) {
-    // Verify against a decoy hash for unknown clients, so the answer time does not reveal them.
-    const matches = await verifySecret(secret, client?.client_secret_hash ?? decoySecretHash);
-    if (!client || !matches) throw invalidClient('client authentication failed', basic);
+async function verifyCredentials(credentials: PresentedCredentials, deps: ClientAuthDeps): Promise<Client> {
+  const verifiers = deps.verifiers ?? realVerifiers;
+  const found = deps.clients.find(credentials.clientId);
+  // A client registered with another method is treated as unknown, with the same work.
+  const client = found?.token_endpoint_auth_method === credentials.method ? found : undefined;
+  const cause = !found ? 'unknown_client' : !client ? `registered_for_${found.token_endpoint_auth_method}` : undefined;
+  switch (credentials.method) {
+    case 'client_secret_basic':
+    case 'client_secret_post': {
+      const basic = credentials.method === 'client_secret_basic';
+      const matches = await verifiers.secret(credentials.secret, client?.client_secret_hash ?? decoySecretHash);
+      if (!client || !matches) throw invalidClient(failedDescription, basic, cause ?? 'secret_mismatch');
+      return client;
+    }
+    case 'private_key_jwt': {
+      if (!client || !deps.assertions) {
+        if (deps.assertions) await verifiers.assertion(credentials.assertion, decoyAssertionClient, deps.assertions).catch(() => undefined);
+        throw invalidClient(failedDescription, false, cause ?? 'assertions_disabled');
+      }
+      await verifiers.assertion(credentials.assertion, client, deps.assertions);
+      return client;
+    }
+    case 'none':
+      if (!client) throw invalidClient(failedDescription, false, cause);
+      return client;
   }
-  if (!client) throw invalidClient('client authentication failed', basic);
-  if (client.token_endpoint_auth_method !== method) {
-    throw invalidClient(`client must authenticate with ${client.token_endpoint_auth_method}`, basic);
+}
+
+export async function authenticateClient(input: ClientCredentialsInput, deps: ClientAuthDeps): Promise<Client> {
+  let credentials: PresentedCredentials | undefined;
+  let malformed: unknown;
+  try {
+    credentials = presentedCredentials(input);
+  } catch (error) {
+    malformed = error;
   }
-  return client;
+  const attempt: ClientAuthAttempt = {
+    secretClientId: credentials && 'secret' in credentials ? credentials.clientId : undefined,
+    address: input.address,
+  };
+  // Refused before any check while blocked, so a blocked caller learns nothing, not even from a right secret.
+  await deps.clientAuthLimiter?.assertAllowed(attempt);
+  try {
+    if (!credentials) throw malformed;
+    return await verifyCredentials(credentials, deps);
+  } catch (error) {
+    if (error instanceof OAuthError && error.code === 'invalid_client') await deps.clientAuthLimiter?.recordFailure(attempt);
+    throw error;
+  }
 }

@@ -1,5 +1,6 @@
 import type { AccessTokenClaims } from '../tokens/access-token.js';
 import type { ClientAssertionDeps } from './client-assertion.js';
+import type { ClientAuthLimiter } from './client-auth-limiter.js';
 import { authenticateClient, clientCredentialsFrom } from './client-auth.js';
 import type { ClientRegistry } from './clients.js';
 import { OAuthError } from './errors.js';
@@ -22,11 +23,11 @@ export type IntrospectionResponse =
     };
 
 export async function introspectToken(
-  request: { params: Readonly<Record<string, string | undefined>>; authorization: string | undefined },
-  deps: { clients: ClientRegistry; assertions: ClientAssertionDeps; verifyAccessToken: (token: string) => Promise<AccessTokenClaims> },
+  request: { params: Readonly<Record<string, string | undefined>>; authorization: string | undefined; address?: string },
+  deps: { clients: ClientRegistry; assertions: ClientAssertionDeps; clientAuthLimiter?: ClientAuthLimiter; verifyAccessToken: (token: string) => Promise<AccessTokenClaims> },
 ): Promise<IntrospectionResponse> {
   // RFC 7662 §2.1: callers must be authorised, against token scanning.
-  const caller = await authenticateClient(clientCredentialsFrom(request.params, request.authorization), deps.clients, deps.assertions);
+  const caller = await authenticateClient(clientCredentialsFrom(request.params, request.authorization, request.address), deps);
   if (!caller.introspection_allowed) {
     throw new OAuthError('unauthorized_client', 'client may not use the introspection endpoint', { reason: 'introspection' });
   }

@@ -2,6 +2,7 @@ import type { RefreshTokenStore, RevokedTokens } from '../stores/ports.js';
 import type { AccessTokenClaims } from '../tokens/access-token.js';
 import { hashOpaque } from '../tokens/opaque.js';
 import type { ClientAssertionDeps } from './client-assertion.js';
+import type { ClientAuthLimiter } from './client-auth-limiter.js';
 import { authenticateClient, clientCredentialsFrom } from './client-auth.js';
 import type { ClientRegistry } from './clients.js';
 import { OAuthError } from './errors.js';
@@ -13,17 +14,18 @@ import { revokeGrant, type UserTokenDeps } from './grants/user-tokens.js';
  * expired tokens get the same 200 as revoked ones, so the endpoint is no oracle (§2.2).
  */
 export async function revokeToken(
-  request: { params: Readonly<Record<string, string | undefined>>; authorization: string | undefined },
+  request: { params: Readonly<Record<string, string | undefined>>; authorization: string | undefined; address?: string },
   deps: Pick<UserTokenDeps, 'grants' | 'revoked'> & {
     clients: ClientRegistry;
     assertions: ClientAssertionDeps;
+    clientAuthLimiter?: ClientAuthLimiter;
     refreshTokens: RefreshTokenStore;
     revoked: RevokedTokens;
     /** Signature and expiry only: an already revoked token verifies as revoked, which is fine here. */
     verifyAccessToken: (token: string) => Promise<AccessTokenClaims>;
   },
 ): Promise<void> {
-  const client = await authenticateClient(clientCredentialsFrom(request.params, request.authorization), deps.clients, deps.assertions);
+  const client = await authenticateClient(clientCredentialsFrom(request.params, request.authorization, request.address), deps);
   const token = request.params.token;
   if (!token) throw new OAuthError('invalid_request', 'token is required', { reason: 'token' });
   // The hint only orders the look-ups (§2.1): when it is wrong, the other type is tried; a hint

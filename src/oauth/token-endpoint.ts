@@ -1,6 +1,7 @@
 import type { DpopNonces } from '../dpop/nonce.js';
 import { singleDpopHeader, type DpopProofVerifier, type VerifiedDpopProof } from '../dpop/verify-proof.js';
 import type { ClientAssertionDeps } from './client-assertion.js';
+import type { ClientAuthLimiter } from './client-auth-limiter.js';
 import { authenticateClient, clientCredentialsFrom } from './client-auth.js';
 import type { ClientRegistry } from './clients.js';
 import { OAuthError } from './errors.js';
@@ -15,12 +16,15 @@ export interface TokenEndpointRequest {
   params: Readonly<Record<string, string | undefined>>;
   authorization: string | undefined;
   dpopHeaders: readonly string[];
+  /** The caller's address, for throttling failed client authentication. */
+  address?: string;
 }
 
 export interface TokenEndpointDeps {
   clients: ClientRegistry;
   /** For private_key_jwt client authentication. */
   assertions: ClientAssertionDeps;
+  clientAuthLimiter?: ClientAuthLimiter;
   verifier: DpopProofVerifier;
   nonces: DpopNonces;
   grants: Readonly<Record<string, GrantHandler>>;
@@ -43,7 +47,7 @@ export async function handleTokenRequest(request: TokenEndpointRequest, deps: To
   const grant = Object.hasOwn(deps.grants, grantType) ? deps.grants[grantType] : undefined;
   if (!grant) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType} is not supported`, { reason: 'grant_type' });
 
-  const client = await authenticateClient(clientCredentialsFrom(params, request.authorization), deps.clients, deps.assertions);
+  const client = await authenticateClient(clientCredentialsFrom(params, request.authorization, request.address), deps);
   if (!(client.grant_types as readonly string[]).includes(grantType)) {
     throw new OAuthError('unauthorized_client', `client may not use grant_type ${grantType}`, { reason: 'grant_type' });
   }

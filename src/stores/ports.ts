@@ -115,3 +115,21 @@ export interface ExpiringStore<V> {
   get(key: string): Promise<V | undefined>;
   delete(key: string): Promise<void>;
 }
+
+/** The failures counted against a key in its current fixed window. */
+export interface FailureWindow {
+  count: number;
+  /** Milliseconds until the window ends; 0 when the key has none. */
+  resetInMs: number;
+}
+
+/**
+ * Counts failures per key in fixed windows (failed client authentications). `hit` is the one
+ * write and is atomic: it opens a window of `windowMs` at a key's first failure and answers the
+ * count (Redis: INCR, then PEXPIRE NX and PTTL, in one script). `peek` only reads, for refusing
+ * an attempt before any work; concurrent attempts may overshoot a limit by how many are in flight.
+ */
+export interface FailureCounter {
+  hit(key: string, windowMs: number): Promise<FailureWindow>;
+  peek(key: string): Promise<FailureWindow>;
+}

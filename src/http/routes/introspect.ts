@@ -6,7 +6,7 @@ export function registerIntrospectionRoute(
   app: FastifyInstance,
   deps: {
     path: string;
-    introspect: (request: { params: FormParams; authorization: string | undefined }) => Promise<IntrospectionResponse>;
+    introspect: (request: { params: FormParams; authorization: string | undefined; address: string }) => Promise<IntrospectionResponse>;
   },
 ): void {
   app.post<{ Body: FormParams }>(
@@ -16,6 +16,7 @@ export function registerIntrospectionRoute(
       const response = await deps.introspect({
         params: request.body,
         authorization: request.headers.authorization,
+        address: request.ip,
       });
       reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
       return response;

@@ -15,6 +15,7 @@ export function registerTokenRoute(
         params: request.body,
         authorization: request.headers.authorization,
         dpopHeaders: headerValues(request, 'dpop'),
+        address: request.ip,
       });
       // RFC 6749 §5.1: token responses are never cached.
       reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
