@@ -4,14 +4,18 @@
  * response: the client picks how much the server writes.
  */
 
-/** How much of a client-chosen value is echoed unless a caller says otherwise. */
-export const defaultEchoLength = 64;
+/**
+ * How much of a client-chosen value is echoed unless a caller says otherwise: in a description,
+ * enough for any registered grant type URN (urn:ietf:params:oauth:grant-type:token-exchange).
+ */
+export const defaultDescriptionEcho = 48;
+export const defaultLogEcho = 64;
 
 /**
  * The first `max` characters of `value`, with `...(+N)` when N more were cut. A cut never
  * splits a surrogate pair, so the result is well-formed UTF-16 (and valid UTF-8 in a log).
  */
-export function boundForDescription(value: string, max = defaultEchoLength): string {
+export function boundForDescription(value: string, max = defaultDescriptionEcho): string {
   if (value.length <= max) return value;
   const end = isHighSurrogate(value.charCodeAt(max - 1)) ? max - 1 : max;
   return `${value.slice(0, end)}...(+${value.length - end})`;
@@ -22,7 +26,7 @@ export function boundForDescription(value: string, max = defaultEchoLength): str
  * backslash as `\\`): a value cannot forge a log line or drive a terminal that displays it.
  * Escaping follows the cut, so the result is at most a few times `max` whatever the input.
  */
-export function boundForLog(value: string, max = defaultEchoLength): string {
+export function boundForLog(value: string, max = defaultLogEcho): string {
   return boundForDescription(value, max).replace(logUnsafe, escapeCharacter);
 }
 
@@ -50,7 +54,7 @@ const maxLoggedDepth = 3;
  * A copy of structured log detail with every string bounded by `boundForLog` (keys too),
  * arrays and objects cut to their first entries, and nesting cut at a small depth.
  */
-export function boundValueForLog(value: unknown, max = defaultEchoLength, depth = 0): unknown {
+export function boundValueForLog(value: unknown, max = defaultLogEcho, depth = 0): unknown {
   if (typeof value === 'string') return boundForLog(value, max);
   if (typeof value !== 'object' || value === null) return value;
   if (depth >= maxLoggedDepth) return '[nested]';

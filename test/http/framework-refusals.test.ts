@@ -58,7 +58,7 @@ describe("Fastify's own refusals are OAuth errors", () => {
 
   it('answers an unknown path with 404, a bounded description and no query (RFC 9110 §15.5.5)', async () => {
     const response = await t.app.inject({ method: 'GET', url: `/${'p'.repeat(10_000)}?state=abc` });
-    expectOAuthRefusal(response, 404, `no endpoint at /${'p'.repeat(63)}...(+9937)`);
+    expectOAuthRefusal(response, 404, `no endpoint at /${'p'.repeat(47)}...(+9953)`);
     expect(response.headers.connection).not.toBe('close');
     expect(lastRefusal(t)).toEqual({ error: 'invalid_request', reason: 'not_found' });
   });

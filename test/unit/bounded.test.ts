@@ -7,15 +7,16 @@ describe('bounds on client-chosen strings echoed in logs and error descriptions'
     expect(boundForLog('client_credentials')).toBe('client_credentials');
   });
 
-  it('cuts a long value to 64 characters and says how many were cut', () => {
-    expect(boundForDescription('x'.repeat(60_000))).toBe(`${'x'.repeat(64)}...(+59936)`);
+  it('cuts a long value (48 characters in a description, 64 in a log) and says how many were cut', () => {
+    expect(boundForDescription('x'.repeat(60_000))).toBe(`${'x'.repeat(48)}...(+59952)`);
+    expect(boundForLog('x'.repeat(60_000))).toBe(`${'x'.repeat(64)}...(+59936)`);
     expect(boundForLog('y'.repeat(100), 10)).toBe(`${'y'.repeat(10)}...(+90)`);
   });
 
   it('never splits a surrogate pair', () => {
-    const cut = boundForDescription(`${'a'.repeat(63)}😀😀`);
-    expect(cut).toBe(`${'a'.repeat(63)}...(+4)`);
-    expect(cut.charCodeAt(62)).toBe(0x61);
+    const cut = boundForDescription(`${'a'.repeat(47)}😀😀`);
+    expect(cut).toBe(`${'a'.repeat(47)}...(+4)`);
+    expect(cut.charCodeAt(46)).toBe(0x61);
   });
 
   it('escapes control characters, line separators, bidi overrides and the backslash in logs', () => {
