@@ -1,8 +1,16 @@
 import type { PinoLoggerOptions } from 'fastify/types/logger.js';
+import { boundForLog } from './lib/bounded.js';
 
 /**
- * pino options: JSON lines, requests logged by method and path only (no query, no headers),
- * and credentials redacted wherever they might still appear.
+ * The path is the client's choice (up to the 16 KB header limit): logged bounded, so that one
+ * request cannot write a line of any size. Room for every path the provider serves.
+ */
+const maxLoggedPathLength = 128;
+
+/**
+ * pino options: JSON lines, requests logged by method and bounded path only (no query: the
+ * query of /authorize carries client input and /logout an ID token; no headers), and
+ * credentials redacted wherever they might still appear.
  */
 export function loggerOptions(level: string): PinoLoggerOptions {
   return {
@@ -26,9 +34,15 @@ export function loggerOptions(level: string): PinoLoggerOptions {
     serializers: {
       req: (request: { method: string; url: string; ip?: string }) => ({
         method: request.method,
-        path: request.url.split('?')[0],
-        remoteAddress: request.ip,
+        path: boundForLog(pathOf(request.url), maxLoggedPathLength),
+        // With trustProxy, the address comes from X-Forwarded-For, which the client may write.
+        remoteAddress: request.ip === undefined ? undefined : boundForLog(request.ip),
       }),
     },
   };
+}
+
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
 }

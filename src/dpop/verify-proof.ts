@@ -152,7 +152,7 @@ export class DpopProofVerifier {
     if (normalizeHtu(htu) !== request.expectedHtu) {
       throw invalidProof('htu', 'DPoP proof htu does not match the request URL', {
         expected: request.expectedHtu,
-        received: htu.slice(0, 512),
+        received: htu, // bounded where it is logged (src/http/error-handler.ts)
       });
     }
     // Check 11: created recently (§11.1).

@@ -1,14 +1,18 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { boundValueForLog } from '../lib/bounded.js';
 import { OAuthError, type OAuthErrorCode } from '../oauth/errors.js';
 import { StoreUnavailableError } from '../stores/ports.js';
+import { frameworkRefusal, methodNotAllowed, notFound } from './framework-refusals.js';
 import { renderErrorPage } from './pages/error-page.js';
 import { pageSecurityHeaders } from './pages/html.js';
+import { RouteMethods } from './route-methods.js';
 
 /**
  * The HTTP edge of errors: one place derives status and headers from an OAuthError's code.
  * The same invalid_dpop_proof is a 400 JSON error at the token endpoint and a 401 with a
- * `WWW-Authenticate: DPoP` challenge at a protected resource (RFC 9449 §7.1). Anything that
- * is not an OAuthError or a request-shape error becomes a logged 500 with no detail.
+ * `WWW-Authenticate: DPoP` challenge at a protected resource (RFC 9449 §7.1). Fastify's own
+ * refusals (bad bodies, unknown routes and methods, too large bodies, unknown content types)
+ * are OAuth errors too. Anything else becomes a logged 500 with no detail.
  */
 
 const statusByCode: Partial<Record<OAuthErrorCode, number>> = {
@@ -56,19 +60,28 @@ function challenges(error: OAuthError, settings: ErrorHandlerSettings): string[]
   return [`DPoP ${params}, ${algs}`];
 }
 
-export function sendOAuthError(reply: FastifyReply, error: OAuthError, settings: ErrorHandlerSettings): FastifyReply {
+/** Logged values a client chose are cut to this length (an htu, an htm, a path). */
+const maxLoggedDetailLength = 128;
+
+export function sendOAuthError(
+  reply: FastifyReply,
+  error: OAuthError,
+  settings: ErrorHandlerSettings,
+  /** A page rather than JSON; by default, when the route is a browser form (`htmlErrors`). */
+  html = reply.request.routeOptions.config?.htmlErrors === true,
+): FastifyReply {
   const protectedResource = reply.request.routeOptions.config?.protectedResource === true;
   const status =
     error.status ?? (protectedResource ? resourceStatusByCode[error.code] : undefined) ?? statusByCode[error.code] ?? 400;
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
-  if (reply.request.routeOptions.config?.htmlErrors === true) {
+  if (html) {
     return reply
       .code(status)
       .headers(pageSecurityHeaders())
       .type('text/html; charset=utf-8')
       .send(renderErrorPage({ title: 'Request refused', error: error.code, description: error.message }));
   }
-  reply.code(status).header('cache-control', 'no-store').header('pragma', 'no-cache');
+  reply.code(status).header('cache-control', 'no-store').header('pragma', 'no-cache').header('x-content-type-options', 'nosniff');
   if (error.dpopNonce) reply.header('dpop-nonce', error.dpopNonce);
   if (protectedResource && status < 500) {
     const values = challenges(error, settings);
@@ -82,14 +95,40 @@ export function sendOAuthError(reply: FastifyReply, error: OAuthError, settings:
 }
 
 function logOAuthError(request: FastifyRequest, error: OAuthError): void {
-  request.log.info(
-    { oauthError: { error: error.code, reason: error.reason, ...error.logDetail } },
-    `${error.code}: ${error.message}`,
-  );
+  // The message is bounded by OAuthError; the detail may hold what the client sent (a proof's htu).
+  const detail = error.logDetail ? (boundValueForLog(error.logDetail, maxLoggedDetailLength) as Record<string, unknown>) : {};
+  request.log.info({ oauthError: { ...detail, error: error.code, reason: error.reason } }, `${error.code}: ${error.message}`);
+}
+
+/**
+ * RFC 9112 §9.6: a server that will close the connection says so. A refusal sent before the
+ * request's body has arrived (no parser for its type, a limit hit in onRequest) closes rather
+ * than read and discard a body of any size; Fastify already does this when its body parser
+ * fails. A request without a body has nothing left to read, even before `complete` is set.
+ */
+function closeIfBodyUnread(request: FastifyRequest, reply: FastifyReply): void {
+  const { headers } = request;
+  const hasBody = (headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined;
+  if (hasBody && request.raw.complete === false) reply.header('connection', 'close');
+}
+
+/** Logs and sends a refusal of Fastify's (a bad body, no route, no such method), the OAuth way. */
+function refuse(request: FastifyRequest, reply: FastifyReply, error: OAuthError, settings: ErrorHandlerSettings, html?: boolean): FastifyReply {
+  logOAuthError(request, error);
+  return sendOAuthError(reply, error, settings, html);
 }
 
 export function registerErrorHandler(app: FastifyInstance, settings: ErrorHandlerSettings): void {
+  const routes = new RouteMethods();
+  routes.listen(app);
+  // Every response, whatever answers it: a JSON error or token response is never sniffed as HTML.
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.header('x-content-type-options', 'nosniff');
+    done();
+  });
+
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
+    closeIfBodyUnread(request, reply);
     if (error instanceof OAuthError) {
       logOAuthError(request, error);
       return sendOAuthError(reply, error, settings);
@@ -98,20 +137,8 @@ export function registerErrorHandler(app: FastifyInstance, settings: ErrorHandle
       request.log.error({ store: error.message }, 'store unavailable: failing closed');
       return sendOAuthError(reply, new OAuthError('temporarily_unavailable', 'try again later'), settings);
     }
-    const fastifyError = error as FastifyError;
-    if (fastifyError.validation) {
-      // A repeated form parameter arrives as an array and fails its string schema (RFC 6749 §3.1, §3.2).
-      const invalid = new OAuthError('invalid_request', `invalid request parameter: ${fastifyError.message}`, { reason: 'schema' });
-      logOAuthError(request, invalid);
-      return sendOAuthError(reply, invalid, settings);
-    }
-    const status = fastifyError.statusCode;
-    if (status !== undefined && status >= 400 && status < 500) {
-      // Malformed bodies, wrong content types, too large bodies: the client's fault, said plainly.
-      const invalid = new OAuthError('invalid_request', fastifyError.message, { reason: fastifyError.code ?? 'request', status });
-      logOAuthError(request, invalid);
-      return sendOAuthError(reply, invalid, settings);
-    }
+    const refusal = frameworkRefusal(error as FastifyError);
+    if (refusal) return refuse(request, reply, refusal, settings);
     request.log.error({ err: error }, 'unhandled error');
     if (reply.request.routeOptions.config?.htmlErrors === true) {
       return sendOAuthError(reply, new OAuthError('server_error', 'something went wrong; try again later'), settings);
@@ -120,6 +147,12 @@ export function registerErrorHandler(app: FastifyInstance, settings: ErrorHandle
   });
 
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: 'not_found', error_description: `no route for ${request.method} ${request.url.split('?')[0]}` });
+    closeIfBodyUnread(request, reply);
+    const path = request.url.split('?', 1)[0]!;
+    const known = routes.find(path);
+    if (!known) return refuse(request, reply, notFound(path), settings);
+    // RFC 9110 §15.5.6: a 405 lists the methods the resource has.
+    reply.header('allow', known.methods.join(', '));
+    return refuse(request, reply, methodNotAllowed(request.method, known.methods), settings, known.html);
   });
 }

@@ -1,3 +1,5 @@
+import { boundForDescription } from '../lib/bounded.js';
+
 /**
  * The one error type of the protocol layer. Protocol code throws it with the RFC error code
  * and a machine-readable `reason`; the HTTP edge (src/http/error-handler.ts) turns it into a
@@ -44,6 +46,9 @@ export interface OAuthErrorOptions {
   challenge?: ResourceChallenge | undefined;
 }
 
+/** The longest error_description sent or logged, whatever a description echoes. */
+export const maxDescriptionLength = 256;
+
 export type ResourceChallenge = 'DPoP' | 'Bearer' | 'none';
 
 export class OAuthError extends Error {
@@ -58,8 +63,9 @@ export class OAuthError extends Error {
 
   constructor(code: OAuthErrorCode, description: string, options: OAuthErrorOptions = {}) {
     // RFC 6749 §4.1.2.1, §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E;
-    // a description that echoes client input (a grant_type, a parameter name) is cut to that set.
-    super(description.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, ''));
+    // a description that echoes client input (a grant_type, a parameter name) is cut to that set,
+    // and to a length: call sites bound what they echo, this catches any that does not.
+    super(boundForDescription(description.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, ''), maxDescriptionLength));
     this.name = 'OAuthError';
     this.code = code;
     this.reason = options.reason;

@@ -1,3 +1,4 @@
+import { boundForDescription } from '../lib/bounded.js';
 import { OAuthError } from './errors.js';
 
 /** RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), space-delimited. */
@@ -18,7 +19,7 @@ export function grantScopes(requested: string | undefined, allowed: ReadonlySet<
   if (scopes.length === 0) return [...allowed];
   const refused = scopes.filter((scope) => !allowed.has(scope));
   if (refused.length > 0) {
-    throw new OAuthError('invalid_scope', `scope not allowed for this client: ${refused.join(' ')}`, { reason: 'scope' });
+    throw new OAuthError('invalid_scope', `scope not allowed for this client: ${boundForDescription(refused.join(' '))}`, { reason: 'scope' });
   }
   return scopes;
 }

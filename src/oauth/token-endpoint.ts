@@ -4,6 +4,7 @@ import type { ClientAssertionDeps } from './client-assertion.js';
 import type { ClientAuthLimiter } from './client-auth-limiter.js';
 import { authenticateClient, clientCredentialsFrom } from './client-auth.js';
 import type { ClientRegistry } from './clients.js';
+import { boundForDescription } from '../lib/bounded.js';
 import { OAuthError } from './errors.js';
 import type { GrantHandler, TokenResponse } from './grants/grant.js';
 
@@ -45,7 +46,7 @@ export async function handleTokenRequest(request: TokenEndpointRequest, deps: To
   if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required', { reason: 'grant_type' });
   // Own properties only: grant_type=constructor or __proto__ must not find Object's members.
   const grant = Object.hasOwn(deps.grants, grantType) ? deps.grants[grantType] : undefined;
-  if (!grant) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType} is not supported`, { reason: 'grant_type' });
+  if (!grant) throw new OAuthError('unsupported_grant_type', `grant_type ${boundForDescription(grantType)} is not supported`, { reason: 'grant_type' });
 
   const client = await authenticateClient(clientCredentialsFrom(params, request.authorization, request.address), deps);
   if (!(client.grant_types as readonly string[]).includes(grantType)) {

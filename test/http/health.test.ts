@@ -15,9 +15,12 @@ describe('GET /healthz', () => {
     expect(response.headers['cache-control']).toBe('no-store');
   });
 
-  it('answers an unknown path with 404 JSON', async () => {
+  it('answers an unknown path with a 404 OAuth error, without its query', async () => {
     const response = await t.app.inject({ method: 'GET', url: '/nope?access_token=secret' });
     expect(response.statusCode).toBe(404);
-    expect(response.json()).toEqual({ error: 'not_found', error_description: 'no route for GET /nope' });
+    expect(response.json()).toEqual({ error: 'invalid_request', error_description: 'no endpoint at /nope' });
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(t.logs()).not.toContain('secret');
   });
 });

@@ -282,9 +282,11 @@ describe('POST /oidc/token, client_credentials', () => {
       expect(response.json().error).toBe('invalid_scope');
     });
 
-    it('answers a GET with 404, never a 500', async () => {
+    it('answers a GET with 405 and Allow: POST, never a 500 (RFC 9110 §15.5.6)', async () => {
       const response = await t.app.inject({ method: 'GET', url: '/oidc/token' });
-      expect(response.statusCode).toBe(404);
+      expect(response.statusCode).toBe(405);
+      expect(response.headers.allow).toBe('POST');
+      expect(response.json()).toEqual({ error: 'invalid_request', error_description: 'method GET is not allowed here; use POST' });
     });
   });
 });

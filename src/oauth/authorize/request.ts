@@ -1,3 +1,4 @@
+import { boundForDescription } from '../../lib/bounded.js';
 import type { Client, ClientRegistry } from '../clients.js';
 import { OAuthError } from '../errors.js';
 import { grantScopes } from '../scopes.js';
@@ -26,13 +27,50 @@ export type AuthorizationRequestResult =
 const base64url43 = /^[A-Za-z0-9_-]{43}$/;
 const prompts = new Set(['none', 'login', 'consent']);
 
+// Bounds on the request, checked before any other work: a request is parsed, kept in a pending
+// sign-in and echoed back in the redirect, so without them one POST of 64 KB costs that much
+// memory and comes back as a 64 KB Location. In characters, after URL decoding.
+
+/** All names and values together: room for every parameter at its longest, and more. */
+export const maxAuthorizationRequestLength = 8192;
+/** Echoed in every redirect; an opaque client value (a CSRF token, a return path). */
+export const maxStateLength = 1024;
+const maxParameterLength: Readonly<Record<string, number>> = {
+  // Space-separated scope tokens: far more than any client asks for.
+  scope: 1024,
+  // Copied into the ID token.
+  nonce: 512,
+  // Kept in the pending sign-in before anyone signs in; no username is longer than 255.
+  login_hint: 255,
+};
+
+function parameterLength(name: string, value: unknown): number {
+  if (typeof value === 'string') return name.length + value.length;
+  // A repeated parameter arrives as an array of strings; anything else counts by its name only.
+  if (Array.isArray(value)) return value.reduce((sum: number, entry) => sum + name.length + (typeof entry === 'string' ? entry.length : 0), 0);
+  return name.length;
+}
+
+/** The first bound the request exceeds, as the error to send, or undefined. */
+function oversized(params: Readonly<Record<string, unknown>>): OAuthError | undefined {
+  for (const [name, max] of Object.entries(maxParameterLength)) {
+    const value = params[name];
+    if (typeof value === 'string' && value.length > max) return invalid('invalid_request', `${name} is too long`, name);
+  }
+  let total = 0;
+  for (const [name, value] of Object.entries(params)) total += parameterLength(name, value);
+  if (total > maxAuthorizationRequestLength) return invalid('invalid_request', 'the request is too large', 'request_size');
+  return undefined;
+}
+
 function invalid(code: ConstructorParameters<typeof OAuthError>[0], description: string, reason: string): OAuthError {
   return new OAuthError(code, description, { reason });
 }
 
 /**
  * Checks the request in the order that decides where errors go: first the client and the
- * exact redirect URI (RFC 9700 §2.1: exact string match), then everything else.
+ * exact redirect URI (RFC 9700 §2.1: exact string match), then the size of the request, then
+ * everything else. A state too long to echo is refused on a page: the redirect would carry it.
  */
 export function validateAuthorizationRequest(
   params: Readonly<Record<string, unknown>>,
@@ -52,12 +90,18 @@ export function validateAuthorizationRequest(
     };
   }
   const state = typeof params.state === 'string' ? params.state : undefined;
+  if (state !== undefined && state.length > maxStateLength) {
+    return { ok: false, error: invalid('invalid_request', 'state is too long', 'state'), redirect: undefined };
+  }
   const redirect = { uri: redirectUri, state };
   const fail = (error: OAuthError): AuthorizationRequestResult => ({ ok: false, error, redirect });
 
+  const tooLarge = oversized(params);
+  if (tooLarge) return fail(tooLarge);
+
   // RFC 6749 §3.1: a parameter must not be repeated; it then arrives as an array.
   const repeated = Object.entries(params).find(([, value]) => typeof value !== 'string');
-  if (repeated) return fail(invalid('invalid_request', `parameter ${repeated[0]} is repeated or malformed`, 'repeated'));
+  if (repeated) return fail(invalid('invalid_request', `parameter ${boundForDescription(repeated[0])} is repeated or malformed`, 'repeated'));
   const param = (name: string) => params[name] as string | undefined;
 
   if (param('request') !== undefined || param('request_uri') !== undefined) {
@@ -116,12 +160,7 @@ export function validateAuthorizationRequest(
   }
 
   const nonce = param('nonce');
-  if (nonce !== undefined && nonce.length > 512) return fail(invalid('invalid_request', 'nonce is too long', 'nonce'));
-  if (state !== undefined && state.length > 2048) return fail(invalid('invalid_request', 'state is too long', 'state'));
-  // Kept in the pending interaction before anyone signs in: unbounded, a POST could park 64 KB
-  // per request in memory. No username is longer than 255 characters.
   const loginHint = param('login_hint');
-  if (loginHint !== undefined && loginHint.length > 255) return fail(invalid('invalid_request', 'login_hint is too long', 'login_hint'));
 
   return {
     ok: true,
