@@ -8,7 +8,7 @@ export interface SelftestOptions {
   clientId: string;
   clientSecret: string;
   timeoutMs?: number;
-  /** Local time in ms, for the clock comparison. */
+  /** Local time in ms: the clock comparison and the proofs' iat. */
   now?: () => number;
 }
 
@@ -120,7 +120,7 @@ export async function runSelftest(options: SelftestOptions, report: (result: Che
   const nonceFailures: string[] = [];
   // Sends with a fresh proof; on use_dpop_nonce, once more with the nonce (RFC 9449 §8, §9).
   const withProof = async (url: string, init: (dpop: string) => RequestInit, method: string, accessToken?: string) => {
-    const proofFor = () => makeProof(key, { method, url, ...(accessToken ? { accessToken } : {}), ...(nonces.has(url) ? { nonce: nonces.get(url)! } : {}) });
+    const proofFor = () => makeProof(key, { method, url, iat: Math.floor(now() / 1000), ...(accessToken ? { accessToken } : {}), ...(nonces.has(url) ? { nonce: nonces.get(url)! } : {}) });
     let proof = await proofFor();
     let answer = await send(url, init(proof), timeoutMs);
     remember(url, answer);
@@ -197,7 +197,7 @@ export async function runSelftest(options: SelftestOptions, report: (result: Che
 
   // 7. A proof for another URL (RFC 9449 §4.3 check 9).
   const otherUrl = new URL('/not-the-token-endpoint', tokenUrl).href;
-  const otherProof = await makeProof(key, { method: 'POST', url: otherUrl, ...(nonces.has(tokenUrl) ? { nonce: nonces.get(tokenUrl)! } : {}) });
+  const otherProof = await makeProof(key, { method: 'POST', url: otherUrl, iat: Math.floor(now() / 1000), ...(nonces.has(tokenUrl) ? { nonce: nonces.get(tokenUrl)! } : {}) });
   const wrongHtu = await send(tokenUrl, tokenRequest(otherProof), timeoutMs);
   if (wrongHtu.status === 400 && wrongHtu.error === 'invalid_dpop_proof') {
     record({ name: 'htu', status: 'pass', detail: `a proof for ${otherUrl} is refused: ${summary(wrongHtu)}` });
