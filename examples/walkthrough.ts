@@ -10,7 +10,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
+import { SignJWT, calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair } from 'jose';
 
 export interface WalkthroughOptions {
   issuer: string;
@@ -74,14 +74,39 @@ export async function walkthrough(options: WalkthroughOptions) {
     body: new URLSearchParams({ token: token.access_token }),
   });
   const introspection = (await introspectionResponse.json()) as Record<string, unknown>;
-  return { jkt, tokenType: token.token_type, profileStatus: profileResponse.status, profile, introspection };
+  // The token is bound to the key: its cnf.jkt is the key's thumbprint (RFC 9449 §6.1).
+  const cnf = decodeJwt(token.access_token).cnf as { jkt?: string } | undefined;
+  return {
+    accessToken: token.access_token,
+    cnf: { jkt: cnf?.jkt },
+    jkt,
+    tokenType: token.token_type,
+    profileStatus: profileResponse.status,
+    profile,
+    introspection,
+  };
+}
+
+/** Why a fetch failed, in one line: fetch's own message ("fetch failed") hides the cause. */
+function reachFailure(error: unknown, issuer: string): string | undefined {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  if (!(error instanceof TypeError) || !cause) return undefined;
+  return `cannot reach ${issuer} (${cause.code ?? cause.message ?? 'no answer'}): start the server first (npm start), or set ISSUER`;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const result = await walkthrough({
-    issuer: process.env.ISSUER ?? 'http://localhost:8080/oidc',
-    client: { id: 'demo-service', secret: 'demo-service-secret-0123456789abcdef' },
-    resourceServer: { id: 'demo-resource-server', secret: 'demo-rs-secret-0123456789abcdef01234' },
-  });
-  console.log(JSON.stringify(result, null, 2));
+  const issuer = process.env.ISSUER ?? 'http://localhost:8080/oidc';
+  try {
+    const result = await walkthrough({
+      issuer,
+      client: { id: 'demo-service', secret: 'demo-service-secret-0123456789abcdef' },
+      resourceServer: { id: 'demo-resource-server', secret: 'demo-rs-secret-0123456789abcdef01234' },
+    });
+    console.log(`access token: ${result.accessToken}`);
+    console.log(`cnf.jkt:      ${result.cnf.jkt} (${result.cnf.jkt === result.jkt ? 'the thumbprint of this run\'s key' : `not this run's key, ${result.jkt}`})`);
+    console.log(JSON.stringify({ tokenType: result.tokenType, profileStatus: result.profileStatus, profile: result.profile, introspection: result.introspection }, null, 2));
+  } catch (error) {
+    process.stderr.write(`${reachFailure(error, issuer) ?? (error as Error).message}\n`);
+    process.exit(1);
+  }
 }
