@@ -150,7 +150,9 @@ export class DpopProofVerifier {
     }
     // Check 9: htu, normalised, without query and fragment.
     if (normalizeHtu(htu) !== request.expectedHtu) {
-      throw invalidProof('htu', 'DPoP proof htu does not match the request URL', {
+      // The expected URL is public (the issuer's own endpoint) and names the usual mistake: a
+      // proxy in front whose public URL is not the configured issuer.
+      throw invalidProof('htu', `DPoP proof htu does not match the request URL; expected ${request.expectedHtu}`, {
         expected: request.expectedHtu,
         received: htu, // bounded where it is logged (src/http/error-handler.ts)
       });
@@ -159,7 +161,8 @@ export class DpopProofVerifier {
     const nowMs = this.deps.clock();
     const nowSeconds = nowMs / 1000;
     if (iat < nowSeconds - this.settings.maxAgeSeconds || iat > nowSeconds + this.settings.maxFutureSeconds) {
-      throw invalidProof('iat', 'DPoP proof iat is outside the acceptance window', {
+      // The server time lets a client see its own clock skew.
+      throw invalidProof('iat', `DPoP proof iat is outside the acceptance window; server time is ${Math.floor(nowSeconds)}`, {
         iat,
         now: Math.floor(nowSeconds),
       });

@@ -89,8 +89,9 @@ export function sendOAuthError(
   } else if (status === 401 && error.basicChallenge) {
     reply.header('www-authenticate', `Basic realm=${quoted(settings.realm)}`);
   }
-  const body: Record<string, string> = { error: error.code };
-  if (error.challenge !== 'none') body.error_description = error.message;
+  // No credentials at all: no error code (RFC 6750 §3.1), only a word on what was expected.
+  const body: Record<string, string> =
+    error.challenge === 'none' ? { error_description: error.message } : { error: error.code, error_description: error.message };
   return reply.send(body);
 }
 

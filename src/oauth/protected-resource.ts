@@ -15,7 +15,7 @@ export interface ResourceRequest {
   /** All Authorization header values as received. */
   authorizationHeaders: readonly string[];
   dpopHeaders: readonly string[];
-  /** True when the query or body carries `access_token`: refused (RFC 9700 §2.1), only the header is accepted. */
+  /** True when the query or body carries `access_token` or `token`: refused (RFC 9700 §2.1), only the header is accepted. */
   tokenInParameters: boolean;
 }
 
@@ -38,7 +38,12 @@ export interface ResourceAccess {
 
 export async function authorizeResourceRequest(request: ResourceRequest, deps: ResourceDeps): Promise<ResourceAccess> {
   if (request.tokenInParameters) {
-    throw new OAuthError('invalid_request', 'access tokens are accepted only in the Authorization header', { reason: 'token_in_query' });
+    // RFC 9449 §7.1, RFC 9700 §2.1: never from the URL or the body; say what works instead.
+    throw new OAuthError(
+      'invalid_request',
+      'access tokens are accepted only in the Authorization header: send Authorization: DPoP <access token> with a DPoP proof whose ath is the hash of that token',
+      { reason: 'token_in_query' },
+    );
   }
   if (request.authorizationHeaders.length > 1) {
     // RFC 9449 §7.2: e.g. both a Bearer and a DPoP Authorization header.
@@ -49,7 +54,11 @@ export async function authorizeResourceRequest(request: ResourceRequest, deps: R
   const scheme = match?.[1]!.toLowerCase();
   if (!match || (scheme !== 'dpop' && scheme !== 'bearer')) {
     // No credentials this resource understands: a challenge without error (RFC 6750 §3.1).
-    throw new OAuthError('invalid_token', 'no access token', { reason: 'no_credentials', challenge: 'none' });
+    throw new OAuthError(
+      'invalid_token',
+      'an access token is required: send Authorization: DPoP <access token> with a DPoP proof carrying ath, or Authorization: Bearer <access token> for a token not bound to a key',
+      { reason: 'no_credentials', challenge: 'none' },
+    );
   }
   const token = match[2]!;
   if (!token68.test(token)) {

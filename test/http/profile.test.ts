@@ -71,7 +71,11 @@ describe('GET and POST /oidc/profile (RFC 9449 §7, RFC 6750)', () => {
     const response = await profile({});
     expect(response.statusCode).toBe(401);
     expect(response.headers['www-authenticate']).toEqual([`DPoP ${algs}`, `Bearer realm="${issuer}"`]);
-    expect(response.json()).toEqual({ error: 'invalid_token' });
+    // No error code at all (§3.1), but a body that says what the endpoint expects.
+    expect(response.json()).toEqual({
+      error_description:
+        'an access token is required: send Authorization: DPoP <access token> with a DPoP proof carrying ath, or Authorization: Bearer <access token> for a token not bound to a key',
+    });
   });
 
   it('refuses a DPoP-bound token presented as Bearer (RFC 9449 §7.2)', async () => {

@@ -67,6 +67,25 @@ describe('POST /oidc/token, client_credentials', () => {
       expect(t.logs()).toContain('"reason":"htu"');
     });
 
+    it('tells the client which htu was expected (it is the issuer\'s own public URL)', async () => {
+      const response = await request({ dpop: await proof({ htu: 'http://internal:8080/oidc/token' }) });
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toEqual({
+        error: 'invalid_dpop_proof',
+        error_description: `DPoP proof htu does not match the request URL; expected ${tokenUrl}`,
+      });
+    });
+
+    it('gives the server time when iat is out of the window, and every answer carries Date, so a client can see its skew', async () => {
+      const response = await request({ dpop: await proof({ iat: now() - 600 }) });
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toEqual({
+        error: 'invalid_dpop_proof',
+        error_description: `DPoP proof iat is outside the acceptance window; server time is ${Math.floor(now())}`,
+      });
+      expect(response.headers.date).toMatch(/GMT$/);
+    });
+
     it('builds the expected htu from the configured issuer, never from Host or X-Forwarded-*', async () => {
       const spoofed = await request({
         host: 'evil.example',

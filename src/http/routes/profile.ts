@@ -20,7 +20,7 @@ export function registerProfileRoute(
       method: request.method,
       authorizationHeaders: headerValues(request, 'authorization'),
       dpopHeaders: headerValues(request, 'dpop'),
-      tokenInParameters: query?.access_token !== undefined || (typeof body === 'object' && body?.access_token !== undefined),
+      tokenInParameters: carriesToken(query) || (typeof body === 'object' && body !== null && carriesToken(body)),
     });
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
     if (access.dpopNonce) reply.header('dpop-nonce', access.dpopNonce);
@@ -33,6 +33,20 @@ export function registerProfileRoute(
     }
   };
   const options = { config: { protectedResource: true } };
-  app.get(deps.path, options, handler);
-  app.post(deps.path, options, handler);
+  app.register(async (scope) => {
+    // A POST without parameters may still say `Content-Type: application/json`: an empty body is
+    // no error here, since the token travels in the Authorization header (OIDC Core §5.3.1).
+    const json = scope.getDefaultJsonParser('error', 'error');
+    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+      if (body === '') return done(null, undefined);
+      json(request, body as string, done);
+    });
+    scope.get(deps.path, options, handler);
+    scope.post(deps.path, options, handler);
+  });
+}
+
+/** A token in the query or body, under the RFC 6750 name or the RFC 7662 one. */
+function carriesToken(parameters: Record<string, unknown> | undefined): boolean {
+  return parameters?.access_token !== undefined || parameters?.token !== undefined;
 }
