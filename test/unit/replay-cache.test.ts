@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { ExpiringMap } from '../../src/stores/memory/expiring-map.js';
 import { MemoryReplayCache } from '../../src/stores/memory/replay-cache.js';
 import { StoreUnavailableError } from '../../src/stores/ports.js';
@@ -294,5 +295,31 @@ describe('the verifier fails closed when the replay cache is full (RFC 9449 §11
     const proof = await t.proof(key);
     await t.verify(proof);
     await expectRefusal(t.verify(proof), 'invalid_dpop_proof', 'replay');
+  });
+});
+
+describe('replay cache bounds in the configuration (dpop section)', () => {
+  it('defaults to 1 000 000 entries in total and 100 000 per owner', () => {
+    const { dpop } = parseConfig({});
+    expect(dpop.replayCacheMaxEntries).toBe(1_000_000);
+    expect(dpop.replayCacheMaxEntriesPerOwner).toBe(100_000);
+    expect(parseConfig({ dpop: { maxAgeSeconds: 30 } }).dpop.replayCacheMaxEntriesPerOwner).toBe(100_000);
+  });
+
+  it('takes both bounds from the environment', () => {
+    const { dpop } = loadConfig({
+      CONFIG_FILE: 'config/default.json',
+      DPOP_REPLAY_CACHE_MAX_ENTRIES: '200000',
+      DPOP_REPLAY_CACHE_MAX_ENTRIES_PER_OWNER: '250',
+    });
+    expect(dpop.replayCacheMaxEntries).toBe(200_000);
+    expect(dpop.replayCacheMaxEntriesPerOwner).toBe(250);
+  });
+
+  it('refuses a per-owner bound below 1, naming the field', () => {
+    expect(() => parseConfig({ dpop: { replayCacheMaxEntriesPerOwner: 0 } })).toThrow(/dpop\.replayCacheMaxEntriesPerOwner/);
+    expect(() => loadConfig({ CONFIG_FILE: 'config/default.json', DPOP_REPLAY_CACHE_MAX_ENTRIES_PER_OWNER: 'many' })).toThrow(
+      /dpop\.replayCacheMaxEntriesPerOwner/,
+    );
   });
 });
