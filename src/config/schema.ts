@@ -153,7 +153,7 @@ export const configSchema = z
          * (503). One process serves at most about 2 800 DPoP requests per second (README,
          * benchmark), whose entries live the 65 s window: about 180 000 live entries, plus client
          * assertions (up to 305 s). 1 000 000 leaves room for that several times over, and costs
-         * under 50 MB when full (docs/performance.md).
+         * about 45 MB when full (docs/performance.md; up to 150 MB if every entry has its own owner).
          */
         replayCacheMaxEntries: z.number().int().min(100).default(1_000_000),
         /**

@@ -4,12 +4,6 @@ import { ReplayBucket, toKeyWords, type ProbeCounter } from './replay-bucket.js'
 /** Entries are grouped by the second in which they end; a bucket is dropped whole once it has passed. */
 const bucketMs = 1000;
 
-interface OwnerShare {
-  readonly owner: string;
-  readonly id: number;
-  entries: number;
-}
-
 export interface MemoryReplayCacheOptions {
   /** Live entries one owner may hold; without it, owners are bounded by maxEntries only. */
   maxEntriesPerOwner?: number;
@@ -28,8 +22,10 @@ export interface MemoryReplayCacheOptions {
 export class MemoryReplayCache implements ReplayCache {
   /** Buckets not yet passed, ascending by end. */
   private readonly buckets: ReplayBucket[] = [];
-  private readonly owners = new Map<string, OwnerShare>();
-  private readonly sharesById: Array<OwnerShare | undefined> = [];
+  /** Owners by a small id (the bucket slots hold it): name -> id, and per id its name and live entries. */
+  private readonly ownerIds = new Map<string, number>();
+  private readonly ownerNames: string[] = [];
+  private readonly ownerEntries: number[] = [];
   private readonly freeOwnerIds: number[] = [];
   private liveEntries = 0;
   private readonly keyBytes = new Uint8Array(16);
@@ -74,16 +70,16 @@ export class MemoryReplayCache implements ReplayCache {
     toKeyWords(key, this.keyBytes);
     for (const bucket of this.buckets) if (bucket.holds(words, now)) return 'replayed';
 
-    let share = this.owners.get(owner);
-    if (share && share.entries >= this.maxEntriesPerOwner) return 'owner_limit';
+    let ownerId = this.ownerIds.get(owner);
+    if (ownerId !== undefined && this.ownerEntries[ownerId]! >= this.maxEntriesPerOwner) return 'owner_limit';
     if (this.liveEntries >= this.maxEntries) throw new StoreUnavailableError('replay cache is full');
 
     // Never earlier than asked: the entry ends at now + ttl rounded up, in the bucket ending at or after it.
     const endsAt = now + (ttlMs > 1 ? Math.ceil(ttlMs) : 1);
     const bucket = this.bucketEndingAt(Math.ceil(endsAt / bucketMs) * bucketMs);
-    share ??= this.addOwner(owner);
-    const previousOwner = bucket.add(words, bucket.endMs - endsAt, share.id);
-    share.entries++;
+    ownerId ??= this.addOwner(owner);
+    const previousOwner = bucket.add(words, bucket.endMs - endsAt, ownerId);
+    this.ownerEntries[ownerId]!++;
     // The key was still in this bucket after its entry had ended: the slot changes hands.
     if (previousOwner >= 0) this.release(previousOwner);
     else this.liveEntries++;
@@ -115,18 +111,18 @@ export class MemoryReplayCache implements ReplayCache {
     if (passed > 0) buckets.splice(0, passed);
   }
 
-  private addOwner(owner: string): OwnerShare {
-    const share: OwnerShare = { owner, id: this.freeOwnerIds.pop() ?? this.sharesById.length, entries: 0 };
-    this.sharesById[share.id] = share;
-    this.owners.set(owner, share);
-    return share;
+  private addOwner(owner: string): number {
+    const id = this.freeOwnerIds.pop() ?? this.ownerNames.length;
+    this.ownerIds.set(owner, id);
+    this.ownerNames[id] = owner;
+    this.ownerEntries[id] = 0;
+    return id;
   }
 
   private release(ownerId: number): void {
-    const share = this.sharesById[ownerId]!;
-    if (--share.entries > 0) return;
-    this.owners.delete(share.owner);
-    this.sharesById[ownerId] = undefined;
+    if (--this.ownerEntries[ownerId]! > 0) return;
+    this.ownerIds.delete(this.ownerNames[ownerId]!);
+    this.ownerNames[ownerId] = '';
     this.freeOwnerIds.push(ownerId);
   }
 }
