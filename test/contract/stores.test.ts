@@ -299,6 +299,23 @@ describe.each(factories)('store contract: %s', (name, make) => {
   });
 });
 
+describe("RedisReplayCache counts an owner's claims over a sliding window", () => {
+  it("weighs the previous window's claims by how much of it is still within the last window", async () => {
+    const windowMs = 60_000;
+    const clock = testClock(Math.floor(Date.now() / windowMs) * windowMs);
+    const replay = new RedisReplayCache(redis, prefix, { maxEntriesPerOwner: 4, windowMs }, clock);
+    const owner = `client:${id()}`;
+    for (let index = 0; index < 4; index++) expect(await replay.claim(id(), 5000, owner)).toBe('claimed');
+    // At the start of the next window all four still weigh; halfway through, two of them do, leaving room for two.
+    clock.advance(windowMs);
+    expect(await replay.claim(id(), 5000, owner)).toBe('owner_limit');
+    clock.advance(windowMs / 2);
+    expect(await replay.claim(id(), 5000, owner)).toBe('claimed');
+    expect(await replay.claim(id(), 5000, owner)).toBe('claimed');
+    expect(await replay.claim(id(), 5000, owner)).toBe('owner_limit');
+  });
+});
+
 describe('Redis unreachable', () => {
   it('fails closed with StoreUnavailableError instead of hanging', async () => {
     const down = createRedisClient('redis://127.0.0.1:1');
