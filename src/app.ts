@@ -32,7 +32,7 @@ import { userinfoClaims } from './oauth/userinfo.js';
 import { introspectToken } from './oauth/introspection.js';
 import { authorizeResourceRequest } from './oauth/protected-resource.js';
 import { handleTokenRequest } from './oauth/token-endpoint.js';
-import { createStores, type Stores } from './stores/create-stores.js';
+import { createStores, replayCacheLimits, type Stores } from './stores/create-stores.js';
 import { MemoryFailureCounter } from './stores/memory/failure-counter.js';
 import { systemClock, type Clock } from './stores/ports.js';
 import { issueAccessToken, verifyAccessToken, type AccessTokenGrant } from './tokens/access-token.js';
@@ -68,9 +68,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const pathOf = (url: string) => new URL(url).pathname;
 
   const clients = new StaticClientRegistry(config.clients);
-  const stores =
-    options.stores ??
-    (await createStores(config.store, { replayCacheMaxEntries: config.dpop.replayCacheMaxEntries }, clock, { dataDir: config.dataDir }));
+  const stores = options.stores ?? (await createStores(config.store, replayCacheLimits(config.dpop), clock, { dataDir: config.dataDir }));
   const { replayCache, revoked, codes, grants, refreshTokens, sessions, interactions, consents } = stores;
   const users = new StaticUserDirectory(config.users);
   // A replay cache in memory starts empty: what it saw before a restart is refused by age instead.

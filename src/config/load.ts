@@ -26,6 +26,8 @@ const environmentOverrides: Array<{ name: string; path: string[]; convert?: (val
   { name: 'REDIS_URL', path: ['store', 'redisUrl'] },
   { name: 'REDIS_ALLOW_EVICTION', path: ['store', 'allowEvictingRedis'], convert: (value) => value === 'true' || value === '1' },
   { name: 'DPOP_REQUIRE_NONCE', path: ['dpop', 'requireNonce'], convert: (value) => value === 'true' || value === '1' },
+  { name: 'DPOP_REPLAY_CACHE_MAX_ENTRIES', path: ['dpop', 'replayCacheMaxEntries'], convert: Number },
+  { name: 'DPOP_REPLAY_CACHE_MAX_ENTRIES_PER_OWNER', path: ['dpop', 'replayCacheMaxEntriesPerOwner'], convert: Number },
 ];
 
 function setPath(raw: RawObject, path: string[], value: unknown): void {

@@ -183,8 +183,23 @@ export const configSchema = z
         nonceSecret: z.string().min(32).optional(),
         /** A nonce is valid for the current and the previous step of this length. */
         nonceStepSeconds: z.number().int().min(10).max(3600).default(60),
-        /** Bound of the in-memory replay cache; when full of live entries, requests fail closed. */
-        replayCacheMaxEntries: z.number().int().min(100).default(500_000),
+        /**
+         * Bound of the in-memory replay cache; when full of live entries, requests fail closed
+         * (503). One process serves at most about 2 800 DPoP requests per second (README,
+         * benchmark), whose entries live the 65 s window: about 180 000 live entries, plus client
+         * assertions (up to 305 s). 1 000 000 leaves room for that several times over, and costs
+         * about 45 MB when full (docs/performance.md; up to 150 MB if every entry has its own owner).
+         */
+        replayCacheMaxEntries: z.number().int().min(100).default(1_000_000),
+        /**
+         * Live replay entries one credential may hold: a confidential client (its DPoP proofs and
+         * client assertions), a public client's grant, or an access token's client and subject.
+         * Past it the request is answered 429 with Retry-After, and the cache stays free for
+         * everyone else (RFC 9449 §11.1: one holder of a valid credential cannot fill it).
+         * 100 000 over a 60 s proof life allows about 1 600 claims per second per credential
+         * (800 private_key_jwt token requests with DPoP); a user's grant needs a few per minute.
+         */
+        replayCacheMaxEntriesPerOwner: z.number().int().min(1).default(100_000),
         /** Bound of the imported-proof-key cache. */
         keyCacheMaxEntries: z.number().int().min(1).default(1000),
       })
@@ -195,7 +210,8 @@ export const configSchema = z
         jtiMaxLength: 256,
         requireNonce: false,
         nonceStepSeconds: 60,
-        replayCacheMaxEntries: 500_000,
+        replayCacheMaxEntries: 1_000_000,
+        replayCacheMaxEntriesPerOwner: 100_000,
         keyCacheMaxEntries: 1000,
       }),
     authorizationCode: z

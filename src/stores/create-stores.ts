@@ -35,19 +35,36 @@ export interface Stores {
   close(): Promise<void>;
 }
 
+/** Bounds of the replay cache; without a per-owner bound an owner is bounded by the total only. */
+export interface ReplayCacheLimits {
+  replayCacheMaxEntries: number;
+  replayCacheMaxEntriesPerOwner?: number;
+  /** The longest a proof is accepted (maxAge + maxFuture): Redis counts an owner's claims over it. */
+  replayWindowMs?: number;
+}
+
+export function replayCacheLimits(dpop: Config['dpop']): ReplayCacheLimits {
+  return {
+    replayCacheMaxEntries: dpop.replayCacheMaxEntries,
+    replayCacheMaxEntriesPerOwner: dpop.replayCacheMaxEntriesPerOwner,
+    replayWindowMs: (dpop.maxAgeSeconds + dpop.maxFutureSeconds) * 1000,
+  };
+}
+
 /**
  * `persistence.dataDir`: where the memory backend keeps what must survive a restart (the
  * revocation list). Without it (tests), everything lives in memory only.
  */
 export async function createStores(
   config: Config['store'],
-  limits: { replayCacheMaxEntries: number },
+  limits: ReplayCacheLimits,
   clock: Clock,
   persistence: { dataDir?: string } = {},
 ): Promise<Stores> {
+  const perOwner = limits.replayCacheMaxEntriesPerOwner;
   if (config.type === 'memory') {
     return {
-      replayCache: new MemoryReplayCache(limits.replayCacheMaxEntries, clock),
+      replayCache: new MemoryReplayCache(limits.replayCacheMaxEntries, clock, { maxEntriesPerOwner: perOwner }),
       revoked: await memoryRevokedTokens(config.memoryMaxEntries, clock, persistence.dataDir),
       codes: new MemoryCodeStore(config.memoryMaxEntries, clock),
       grants: new MemoryGrantStore(config.memoryMaxEntries, clock),
@@ -80,7 +97,12 @@ export async function createStores(
   }
   const prefix = config.keyPrefix;
   return {
-    replayCache: new RedisReplayCache(redis, prefix),
+    replayCache: new RedisReplayCache(
+      redis,
+      prefix,
+      { maxEntriesPerOwner: perOwner ?? Number.MAX_SAFE_INTEGER, windowMs: limits.replayWindowMs ?? 65_000 },
+      clock,
+    ),
     revoked: new RedisRevokedTokens(redis, prefix, clock),
     codes: new RedisCodeStore(redis, prefix),
     grants: new RedisGrantStore(redis, prefix, clock),

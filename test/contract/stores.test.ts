@@ -11,6 +11,7 @@ import {
   StoreUnavailableError,
   systemClock,
   type AuthorizationCodeRecord,
+  type Clock,
   type CodeStore,
   type ExpiringStore,
   type GrantStore,
@@ -26,6 +27,7 @@ import { RedisGrantStore } from '../../src/stores/redis/grant-store.js';
 import { RedisRefreshTokenStore } from '../../src/stores/redis/refresh-token-store.js';
 import { RedisReplayCache } from '../../src/stores/redis/replay-cache.js';
 import { RedisRevokedTokens } from '../../src/stores/redis/revoked-tokens.js';
+import { testClock } from '../helpers/app.js';
 
 /** One contract for every adapter of every port: the in-memory default and Redis (a real server). */
 interface Adapters {
@@ -97,7 +99,13 @@ function refreshRecord(ttlMs = 60_000): RefreshTokenRecord {
   return { grantId: id(), clientId: 'spa', scopes: ['openid'], jkt: 'j'.repeat(43), expiresAtMs: Date.now() + ttlMs };
 }
 
-describe.each(factories)('store contract: %s', (_name, make) => {
+/** Replay caches whose owners may hold `maxEntriesPerOwner` entries (the window is the DPoP default, 65 s). */
+const boundedReplayCaches: Record<string, (maxEntriesPerOwner: number, clock: Clock) => ReplayCache> = {
+  memory: (maxEntriesPerOwner, clock) => new MemoryReplayCache(1000, clock, { maxEntriesPerOwner }),
+  redis: (maxEntriesPerOwner, clock) => new RedisReplayCache(redis, prefix, { maxEntriesPerOwner, windowMs: 65_000 }, clock),
+};
+
+describe.each(factories)('store contract: %s', (name, make) => {
   let stores: Adapters;
   beforeAll(() => {
     stores = make();
@@ -106,16 +114,68 @@ describe.each(factories)('store contract: %s', (_name, make) => {
   describe('ReplayCache', () => {
     it('claims a key once within its TTL, and again after it', async () => {
       const key = id();
-      expect(await stores.replay.claim(key, 100, 'owner')).toBe('claimed');
-      expect(await stores.replay.claim(key, 100, 'owner')).toBe('replayed');
+      const owner = id();
+      expect(await stores.replay.claim(key, 100, owner)).toBe('claimed');
+      expect(await stores.replay.claim(key, 100, owner)).toBe('replayed');
       await sleep(150);
-      expect(await stores.replay.claim(key, 100, 'owner')).toBe('claimed');
+      expect(await stores.replay.claim(key, 100, owner)).toBe('claimed');
     });
 
     it('gives exactly one winner among concurrent claims', async () => {
       const key = id();
-      const results = await Promise.all(Array.from({ length: 20 }, () => stores.replay.claim(key, 5000, 'owner')));
+      const owner = id();
+      const results = await Promise.all(Array.from({ length: 20 }, () => stores.replay.claim(key, 5000, owner)));
       expect(results.filter((result) => result === 'claimed')).toHaveLength(1);
+    });
+
+    describe('bounds what one owner holds (one credential cannot fill the cache)', () => {
+      const bounded = (maxEntriesPerOwner: number, clock: Clock = systemClock) => boundedReplayCaches[name]!(maxEntriesPerOwner, clock);
+
+      it('answers owner_limit once the owner has claimed its bound, and records nothing then', async () => {
+        const replay = bounded(3);
+        const owner = `client:${id()}`;
+        for (let index = 0; index < 3; index++) expect(await replay.claim(id(), 5000, owner)).toBe('claimed');
+        const refused = id();
+        expect(await replay.claim(refused, 5000, owner)).toBe('owner_limit');
+        expect(await replay.claim(refused, 5000, `client:${id()}`)).toBe('claimed');
+      });
+
+      it('still answers replayed for a key it holds, at the bound', async () => {
+        const replay = bounded(1);
+        const owner = `grant:${id()}`;
+        const key = id();
+        expect(await replay.claim(key, 5000, owner)).toBe('claimed');
+        expect(await replay.claim(key, 5000, owner)).toBe('replayed');
+      });
+
+      it('lets no more than the bound through among concurrent claims of one owner', async () => {
+        const replay = bounded(5);
+        const owner = `grant:${id()}`;
+        const results = await Promise.all(Array.from({ length: 30 }, () => replay.claim(id(), 5000, owner)));
+        expect(results.filter((result) => result === 'claimed')).toHaveLength(5);
+        expect(results.filter((result) => result === 'owner_limit')).toHaveLength(25);
+      });
+
+      it('counts each owner apart', async () => {
+        const replay = bounded(1);
+        const [first, second] = [`grant:${id()}`, `grant:${id()}`];
+        expect(await replay.claim(id(), 5000, first)).toBe('claimed');
+        expect(await replay.claim(id(), 5000, second)).toBe('claimed');
+        expect(await replay.claim(id(), 5000, first)).toBe('owner_limit');
+      });
+
+      it("frees the owner's share once its entries have ended and the window has passed", async () => {
+        const clock = testClock(Date.now());
+        const replay = bounded(2, clock);
+        const owner = `client:${id()}`;
+        expect(await replay.claim(id(), 100, owner)).toBe('claimed');
+        expect(await replay.claim(id(), 100, owner)).toBe('claimed');
+        expect(await replay.claim(id(), 100, owner)).toBe('owner_limit');
+        // Redis expires the entries in its own time; the owner's window follows the clock.
+        await sleep(150);
+        clock.advance(130_000);
+        expect(await replay.claim(id(), 100, owner)).toBe('claimed');
+      });
     });
   });
 
@@ -236,6 +296,23 @@ describe.each(factories)('store contract: %s', (_name, make) => {
       await sleep(150);
       expect(await stores.sessions.get(key)).toBeUndefined();
     });
+  });
+});
+
+describe("RedisReplayCache counts an owner's claims over a sliding window", () => {
+  it("weighs the previous window's claims by how much of it is still within the last window", async () => {
+    const windowMs = 60_000;
+    const clock = testClock(Math.floor(Date.now() / windowMs) * windowMs);
+    const replay = new RedisReplayCache(redis, prefix, { maxEntriesPerOwner: 4, windowMs }, clock);
+    const owner = `client:${id()}`;
+    for (let index = 0; index < 4; index++) expect(await replay.claim(id(), 5000, owner)).toBe('claimed');
+    // At the start of the next window all four still weigh; halfway through, two of them do, leaving room for two.
+    clock.advance(windowMs);
+    expect(await replay.claim(id(), 5000, owner)).toBe('owner_limit');
+    clock.advance(windowMs / 2);
+    expect(await replay.claim(id(), 5000, owner)).toBe('claimed');
+    expect(await replay.claim(id(), 5000, owner)).toBe('claimed');
+    expect(await replay.claim(id(), 5000, owner)).toBe('owner_limit');
   });
 });
 

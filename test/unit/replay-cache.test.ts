@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { ExpiringMap } from '../../src/stores/memory/expiring-map.js';
 import { MemoryReplayCache } from '../../src/stores/memory/replay-cache.js';
 import { StoreUnavailableError } from '../../src/stores/ports.js';
@@ -6,7 +8,7 @@ import { testClock } from '../helpers/app.js';
 import { makeProofKey, type ProofKey } from '../helpers/dpop.js';
 import { expectRefusal, verifierFixture } from '../helpers/dpop-verifier.js';
 
-/** ReplayCache.claim: true once per key while recorded (RFC 9449 §11.1), bounded, failing closed. */
+/** ReplayCache.claim: 'claimed' once per key while recorded (RFC 9449 §11.1), bounded in total and per owner, failing closed. */
 
 describe('MemoryReplayCache.claim is true once per key while the entry lives', () => {
   it('claims a new key, then refuses it while it lives', async () => {
@@ -63,16 +65,152 @@ describe('MemoryReplayCache is bounded and fails closed when full', () => {
     await expect(cache.claim('a', 1000, 'owner')).resolves.toBe('replayed');
   });
 
-  it('makes room by evicting expired entries, wherever they are', async () => {
+  it('makes room when the buckets of ended entries pass, wherever those entries were claimed', async () => {
     const clock = testClock();
     const cache = new MemoryReplayCache(3, clock);
     await cache.claim('long', 10_000, 'owner');
     await cache.claim('short-1', 100, 'owner');
     await cache.claim('short-2', 100, 'owner');
-    clock.advance(100);
+    // Ended entries count until their one-second bucket has passed, then leave all at once.
+    clock.advance(999);
+    await expect(cache.claim('c', 1000, 'owner')).rejects.toBeInstanceOf(StoreUnavailableError);
+    clock.advance(1);
     await expect(cache.claim('c', 1000, 'owner')).resolves.toBe('claimed');
     await expect(cache.claim('d', 1000, 'owner')).resolves.toBe('claimed');
     await expect(cache.claim('long', 1000, 'owner')).resolves.toBe('replayed');
+    expect(cache.size).toBe(3);
+  });
+
+  it('refuses a full cache without looking at its entries: the work is bounded by the buckets', async () => {
+    const clock = testClock();
+    const cache = new MemoryReplayCache(20_000, clock);
+    // 20 000 entries spread over 60 one-second buckets, as a minute of proofs would be.
+    for (let index = 0; index < 20_000; index++) await cache.claim(`key-${index}`, 1 + (index % 60) * 1000, `owner-${index % 7}`);
+    expect(cache.size).toBe(20_000);
+    expect(cache.bucketCount).toBe(60);
+    const before = cache.slotsInspected;
+    for (let index = 0; index < 100; index++) {
+      await expect(cache.claim(`new-${index}`, 1000, 'owner-0')).rejects.toBeInstanceOf(StoreUnavailableError);
+    }
+    // Each refused claim probes a few slots in each of the 60 buckets (tables at most 3/4 full), never the 20 000 entries.
+    expect((cache.slotsInspected - before) / 100).toBeLessThan(60 * 16);
+    expect(cache.size).toBe(20_000);
+  });
+
+  it('refuses an owner at its bound with owner_limit before failing closed when full', async () => {
+    const cache = new MemoryReplayCache(2, testClock(), { maxEntriesPerOwner: 2 });
+    await cache.claim('a', 1000, 'greedy');
+    await cache.claim('b', 1000, 'greedy');
+    await expect(cache.claim('c', 1000, 'greedy')).resolves.toBe('owner_limit');
+    await expect(cache.claim('c', 1000, 'other')).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+});
+
+describe('MemoryReplayCache holds entries in one-second buckets, dropped whole', () => {
+  it('never ends an entry earlier than asked, whatever the bucket', async () => {
+    const clock = testClock(Date.UTC(2026, 10, 29, 12, 0, 0) + 999);
+    const cache = new MemoryReplayCache(10, clock);
+    // Claimed 1 ms before a second ends, for 1 ms and for 2 ms: the second crosses the boundary.
+    await cache.claim('one', 1, 'owner');
+    await cache.claim('two', 2, 'owner');
+    expect(cache.bucketCount).toBe(2);
+    clock.advance(1);
+    await expect(cache.claim('one', 1000, 'owner')).resolves.toBe('claimed');
+    await expect(cache.claim('two', 1000, 'owner')).resolves.toBe('replayed');
+    clock.advance(1);
+    await expect(cache.claim('two', 1000, 'owner')).resolves.toBe('claimed');
+  });
+
+  it('drops a bucket at the instant its second ends, with every entry in it', async () => {
+    const clock = testClock();
+    const cache = new MemoryReplayCache(10, clock);
+    await cache.claim('a', 1, 'owner');
+    await cache.claim('b', 500, 'owner');
+    await cache.claim('c', 1000, 'owner');
+    await cache.claim('d', 1001, 'owner');
+    expect(cache.size).toBe(4);
+    expect(cache.bucketCount).toBe(2);
+    clock.advance(999);
+    expect(cache.size).toBe(4);
+    clock.advance(1);
+    expect(cache.size).toBe(1);
+    expect(cache.bucketCount).toBe(1);
+    clock.advance(1000);
+    expect(cache.size).toBe(0);
+    expect(cache.bucketCount).toBe(0);
+  });
+
+  it('lets a key whose entry has ended be claimed again within its bucket, counted once', async () => {
+    const clock = testClock();
+    const cache = new MemoryReplayCache(10, clock, { maxEntriesPerOwner: 1 });
+    await cache.claim('k', 100, 'first');
+    clock.advance(100);
+    await expect(cache.claim('k', 100, 'second')).resolves.toBe('claimed');
+    expect(cache.size).toBe(1);
+    // The slot changed hands: the first owner holds nothing, the second holds its one entry.
+    await expect(cache.claim('x', 100, 'first')).resolves.toBe('claimed');
+    await expect(cache.claim('y', 100, 'second')).resolves.toBe('owner_limit');
+    await expect(cache.claim('k', 100, 'first')).resolves.toBe('replayed');
+  });
+
+  it('tells apart keys that share their first 64 bits (base64url digests are used as 128 bits)', async () => {
+    const cache = new MemoryReplayCache(10, testClock());
+    const digest = 'A'.repeat(43);
+    const sameFirstWords = `${'A'.repeat(12)}B${'A'.repeat(30)}`;
+    const differsAfter128Bits = `${'A'.repeat(42)}B`;
+    await expect(cache.claim(digest, 1000, 'owner')).resolves.toBe('claimed');
+    await expect(cache.claim(sameFirstWords, 1000, 'owner')).resolves.toBe('claimed');
+    // Bits past the first 128 are not kept: such keys are the same entry (SHA-256 digests differ earlier).
+    await expect(cache.claim(differsAfter128Bits, 1000, 'owner')).resolves.toBe('replayed');
+  });
+
+  it('keeps every key of a bucket as its table grows', async () => {
+    const cache = new MemoryReplayCache(10_000, testClock());
+    const keys = Array.from({ length: 5000 }, (_, index) => createHash('sha256').update(String(index)).digest('base64url'));
+    for (const key of keys) await cache.claim(key, 1000, 'owner');
+    for (const key of keys) await expect(cache.claim(key, 1000, 'owner')).resolves.toBe('replayed');
+    expect(cache.size).toBe(5000);
+  });
+});
+
+describe('MemoryReplayCache bounds each owner (one credential cannot fill the cache)', () => {
+  it("answers owner_limit once the owner holds its bound of live entries, and records nothing", async () => {
+    const cache = new MemoryReplayCache(100, testClock(), { maxEntriesPerOwner: 2 });
+    await expect(cache.claim('a', 1000, 'grant:1')).resolves.toBe('claimed');
+    await expect(cache.claim('b', 1000, 'grant:1')).resolves.toBe('claimed');
+    await expect(cache.claim('c', 1000, 'grant:1')).resolves.toBe('owner_limit');
+    expect(cache.size).toBe(2);
+    // Nothing was recorded for the refused claim: the key is still free for another owner.
+    await expect(cache.claim('c', 1000, 'grant:2')).resolves.toBe('claimed');
+  });
+
+  it('still answers replayed for a key the owner holds, at its bound', async () => {
+    const cache = new MemoryReplayCache(100, testClock(), { maxEntriesPerOwner: 1 });
+    await cache.claim('a', 1000, 'client:x');
+    await expect(cache.claim('a', 1000, 'client:x')).resolves.toBe('replayed');
+  });
+
+  it("frees the owner's share when the buckets of its entries pass", async () => {
+    const clock = testClock();
+    const cache = new MemoryReplayCache(100, clock, { maxEntriesPerOwner: 2 });
+    await cache.claim('a', 1000, 'client:x');
+    await cache.claim('b', 3000, 'client:x');
+    await expect(cache.claim('c', 1000, 'client:x')).resolves.toBe('owner_limit');
+    clock.advance(1000);
+    await expect(cache.claim('c', 1000, 'client:x')).resolves.toBe('claimed');
+    await expect(cache.claim('d', 1000, 'client:x')).resolves.toBe('owner_limit');
+    clock.advance(3000);
+    await expect(cache.claim('d', 1000, 'client:x')).resolves.toBe('claimed');
+    await expect(cache.claim('e', 1000, 'client:x')).resolves.toBe('claimed');
+    expect(cache.size).toBe(2);
+  });
+
+  it('counts owners apart', async () => {
+    const cache = new MemoryReplayCache(100, testClock(), { maxEntriesPerOwner: 1 });
+    await expect(cache.claim('a', 1000, 'grant:1')).resolves.toBe('claimed');
+    await expect(cache.claim('b', 1000, 'grant:2')).resolves.toBe('claimed');
+    await expect(cache.claim('c', 1000, 'grant:1')).resolves.toBe('owner_limit');
+    await expect(cache.claim('c', 1000, 'grant:3')).resolves.toBe('claimed');
   });
 });
 
@@ -141,11 +279,14 @@ describe('the verifier fails closed when the replay cache is full (RFC 9449 §11
     await expect(t.verify(await t.proof(key))).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 
-  it('accepts proofs again once the window of the recorded ones has passed', async () => {
+  it('accepts proofs again once the window of the recorded ones, and their bucket, have passed', async () => {
     const t = verifierFixture({ replayCacheMaxEntries: 2 });
     await t.verify(await t.proof(key));
     await t.verify(await t.proof(key));
-    t.clock.advance(60_001);
+    // Entries last 60 001 ms (iat + maxAge, inclusive) and leave with their one-second bucket.
+    t.clock.advance(60_999);
+    await expect(t.verify(await t.proof(key))).rejects.toBeInstanceOf(StoreUnavailableError);
+    t.clock.advance(1);
     await expect(t.verify(await t.proof(key))).resolves.toBeDefined();
   });
 
@@ -154,5 +295,31 @@ describe('the verifier fails closed when the replay cache is full (RFC 9449 §11
     const proof = await t.proof(key);
     await t.verify(proof);
     await expectRefusal(t.verify(proof), 'invalid_dpop_proof', 'replay');
+  });
+});
+
+describe('replay cache bounds in the configuration (dpop section)', () => {
+  it('defaults to 1 000 000 entries in total and 100 000 per owner', () => {
+    const { dpop } = parseConfig({});
+    expect(dpop.replayCacheMaxEntries).toBe(1_000_000);
+    expect(dpop.replayCacheMaxEntriesPerOwner).toBe(100_000);
+    expect(parseConfig({ dpop: { maxAgeSeconds: 30 } }).dpop.replayCacheMaxEntriesPerOwner).toBe(100_000);
+  });
+
+  it('takes both bounds from the environment', () => {
+    const { dpop } = loadConfig({
+      CONFIG_FILE: 'config/default.json',
+      DPOP_REPLAY_CACHE_MAX_ENTRIES: '200000',
+      DPOP_REPLAY_CACHE_MAX_ENTRIES_PER_OWNER: '250',
+    });
+    expect(dpop.replayCacheMaxEntries).toBe(200_000);
+    expect(dpop.replayCacheMaxEntriesPerOwner).toBe(250);
+  });
+
+  it('refuses a per-owner bound below 1, naming the field', () => {
+    expect(() => parseConfig({ dpop: { replayCacheMaxEntriesPerOwner: 0 } })).toThrow(/dpop\.replayCacheMaxEntriesPerOwner/);
+    expect(() => loadConfig({ CONFIG_FILE: 'config/default.json', DPOP_REPLAY_CACHE_MAX_ENTRIES_PER_OWNER: 'many' })).toThrow(
+      /dpop\.replayCacheMaxEntriesPerOwner/,
+    );
   });
 });
