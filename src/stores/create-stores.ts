@@ -35,11 +35,13 @@ export interface Stores {
 
 export async function createStores(config: Config['store'], limits: { replayCacheMaxEntries: number }, clock: Clock): Promise<Stores> {
   if (config.type === 'memory') {
+    const revoked = new MemoryRevokedTokens(config.memoryMaxEntries, clock);
     return {
       replayCache: new MemoryReplayCache(limits.replayCacheMaxEntries, clock),
-      revoked: new MemoryRevokedTokens(config.memoryMaxEntries, clock),
+      revoked,
       codes: new MemoryCodeStore(config.memoryMaxEntries, clock),
-      grants: new MemoryGrantStore(config.memoryMaxEntries, clock),
+      // Revoking a grant denies its access tokens on this same list.
+      grants: new MemoryGrantStore(config.memoryMaxEntries, clock, revoked),
       refreshTokens: new MemoryRefreshTokenStore(config.memoryMaxEntries, clock),
       sessions: new MemoryExpiringStore('session', config.memoryMaxEntries, clock),
       // Pending sign-ins are created before anyone authenticates: a tighter bound.
