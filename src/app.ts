@@ -106,6 +106,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     revoked,
     clock,
     refreshTokenTtlMs: config.refreshToken.ttlSeconds * 1000,
+    reuseGraceMs: config.refreshToken.reuseGraceSeconds * 1000,
+    maxLiveAccessTokensPerGrant: config.refreshToken.maxLiveAccessTokensPerGrant,
   };
 
   const app = Fastify({

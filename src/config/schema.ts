@@ -221,8 +221,17 @@ export const configSchema = z
       .object({
         /** Each refresh token lives this long; rotation issues a new one on every use. */
         ttlSeconds: z.number().int().min(60).default(14 * 86_400),
+        /**
+         * How long the holder (same DPoP key, or the same authenticated confidential client) may
+         * present a just-rotated refresh token again, before its successor is used, and get an
+         * answer instead of a revoked grant: a response lost to a timeout, a double submit, two
+         * tabs. The same grace applies to retrying a code exchange. 0 turns it off.
+         */
+        reuseGraceSeconds: z.number().int().min(0).max(600).default(60),
+        /** Live access tokens a grant keeps track of; beyond it the oldest is revoked (a refresh loop cannot grow the list). */
+        maxLiveAccessTokensPerGrant: z.number().int().min(1).max(10_000).default(32),
       })
-      .default({ ttlSeconds: 14 * 86_400 }),
+      .default({ ttlSeconds: 14 * 86_400, reuseGraceSeconds: 60, maxLiveAccessTokensPerGrant: 32 }),
     idToken: z.object({ ttlSeconds: z.number().int().min(30).max(86_400).default(600) }).default({ ttlSeconds: 600 }),
     session: z
       .object({

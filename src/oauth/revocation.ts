@@ -1,6 +1,6 @@
 import type { RefreshTokenStore, RevokedTokens } from '../stores/ports.js';
 import type { AccessTokenClaims } from '../tokens/access-token.js';
-import { hashOpaque } from '../tokens/opaque.js';
+import { refreshTokenFamily } from '../tokens/refresh-token.js';
 import type { ClientAssertionDeps } from './client-assertion.js';
 import type { ClientAuthLimiter } from './client-auth-limiter.js';
 import { authenticateClient, clientCredentialsFrom } from './client-auth.js';
@@ -11,11 +11,12 @@ import { revokeGrant, type UserTokenDeps } from './grants/user-tokens.js';
 /**
  * RFC 7009 token revocation. A refresh token revokes its whole grant, access tokens included
  * (§2.1 SHOULD); an access token is denied by `jti` until it expires. Unknown, invalid and
- * expired tokens get the same 200 as revoked ones, so the endpoint is no oracle (§2.2).
+ * expired tokens get the same 200 as revoked ones, so the endpoint is no oracle (§2.2). A store
+ * that cannot answer is never taken for "unknown": it fails (503), so a 200 always means revoked.
  */
 export async function revokeToken(
   request: { params: Readonly<Record<string, string | undefined>>; authorization: string | undefined; address?: string },
-  deps: Pick<UserTokenDeps, 'grants' | 'revoked'> & {
+  deps: Pick<UserTokenDeps, 'grants'> & {
     clients: ClientRegistry;
     assertions: ClientAssertionDeps;
     clientAuthLimiter?: ClientAuthLimiter;
@@ -36,10 +37,13 @@ export async function revokeToken(
   }
 
   async function revokeRefresh(): Promise<boolean> {
-    const entry = await deps.refreshTokens.peek(hashOpaque(token!));
-    if (!entry) return false;
-    assertOwner(entry.record.clientId);
-    await revokeGrant(entry.record.grantId, deps);
+    // Any token of a family revokes its grant, a retired one too: at the token endpoint its
+    // reuse would do the same.
+    const familyId = refreshTokenFamily(token!);
+    const family = familyId === undefined ? undefined : await deps.refreshTokens.find(familyId);
+    if (!family) return false;
+    assertOwner(family.clientId);
+    await revokeGrant(family.grantId, deps);
     return true;
   }
 
@@ -47,8 +51,11 @@ export async function revokeToken(
     let claims: AccessTokenClaims;
     try {
       claims = await deps.verifyAccessToken(token!);
-    } catch {
-      return false;
+    } catch (error) {
+      // Not one of our valid tokens (malformed, foreign, expired, already revoked). Anything
+      // else, such as the denylist being unreachable, must not pass for that.
+      if (error instanceof OAuthError && error.code === 'invalid_token') return false;
+      throw error;
     }
     assertOwner(claims.client_id);
     await deps.revoked.revoke(claims.jti, claims.exp * 1000);

@@ -63,11 +63,13 @@ export async function createStores(
 ): Promise<Stores> {
   const perOwner = limits.replayCacheMaxEntriesPerOwner;
   if (config.type === 'memory') {
+    const revoked = await memoryRevokedTokens(config.memoryMaxEntries, clock, persistence.dataDir);
     return {
       replayCache: new MemoryReplayCache(limits.replayCacheMaxEntries, clock, { maxEntriesPerOwner: perOwner }),
-      revoked: await memoryRevokedTokens(config.memoryMaxEntries, clock, persistence.dataDir),
+      revoked,
       codes: new MemoryCodeStore(config.memoryMaxEntries, clock),
-      grants: new MemoryGrantStore(config.memoryMaxEntries, clock),
+      // Revoking a grant denies its access tokens on this same list.
+      grants: new MemoryGrantStore(config.memoryMaxEntries, clock, revoked),
       refreshTokens: new MemoryRefreshTokenStore(config.memoryMaxEntries, clock),
       sessions: new MemoryExpiringStore('session', config.memoryMaxEntries, clock),
       // Pending sign-ins are created before anyone authenticates: a tighter bound.

@@ -56,12 +56,22 @@ export interface AuthorizationCodeRecord {
 
 export type ConsumeResult = 'consumed' | 'reused' | 'missing';
 
+/** Who redeemed a code and when: a retry by the same key (or client) within the grace is not reuse. */
+export interface CodeRedemption {
+  atMs: number;
+  /** The DPoP key of the redeeming proof, when there was one. */
+  jkt: string | undefined;
+}
+
 export interface CodeStore {
   save(codeHash: string, record: AuthorizationCodeRecord, ttlMs: number): Promise<void>;
-  /** The record while the code lives, used or not; does not consume. */
-  peek(codeHash: string): Promise<{ record: AuthorizationCodeRecord; used: boolean } | undefined>;
-  /** Atomically marks the code used: 'consumed' the first time, 'reused' after. */
-  consume(codeHash: string): Promise<ConsumeResult>;
+  /** The record while the code lives, used or not, with its redemption once used; does not consume. */
+  peek(codeHash: string): Promise<{ record: AuthorizationCodeRecord; used: boolean; redemption?: CodeRedemption } | undefined>;
+  /**
+   * Atomically marks the code used by `redemption`: 'consumed' the first time, 'reused' after
+   * (the first redemption stays recorded, never replaced).
+   */
+  consume(codeHash: string, redemption: CodeRedemption): Promise<ConsumeResult>;
 }
 
 /** What the user granted a client; tokens issued under it die with it. */
@@ -73,6 +83,12 @@ export interface GrantRecord {
   authTime: number;
 }
 
+/** An access token of a grant, by `jti`, until its `exp`. */
+export interface GrantAccessToken {
+  jti: string;
+  expiresAtMs: number;
+}
+
 export interface GrantStore {
   /**
    * Creates the grant; does nothing when it already exists (another redemption of the same
@@ -82,31 +98,70 @@ export interface GrantStore {
   /** The grant while it is active (not revoked, not expired). */
   find(id: string): Promise<GrantRecord | undefined>;
   /**
-   * Remembers an access token of the grant, so revoking the grant can deny it. False when the
-   * grant is no longer active (revoked meanwhile): the caller must not hand the token out.
+   * Remembers an access token of the grant, so revoking the grant can deny it. Keeps at most
+   * `maxLive` live tokens: beyond that the oldest goes on the RevokedTokens denylist, in the same
+   * atomic step (dropping it would leave a token that revoking the grant no longer denies).
+   * False when the grant is no longer active (revoked meanwhile): the caller must not hand the
+   * token out.
    */
-  addAccessToken(grantId: string, jti: string, expiresAtMs: number): Promise<boolean>;
-  /** Revokes the grant; returns its access tokens that have not expired. */
-  revoke(grantId: string): Promise<Array<{ jti: string; expiresAtMs: number }>>;
+  addAccessToken(grantId: string, token: GrantAccessToken, maxLive: number): Promise<boolean>;
+  /**
+   * Revokes the grant and puts its live access tokens on the RevokedTokens denylist, as one step:
+   * no crash or failure in between can leave the grant revoked and its tokens valid. Calling it
+   * again denies them again (a failed revocation is completed by its retry).
+   */
+  revoke(grantId: string): Promise<void>;
 }
 
-export interface RefreshTokenRecord {
+/**
+ * The refresh tokens of one grant, as one record (RFC 9700 §4.14 rotation): only the current
+ * token works; the one it replaced is remembered for a retry within the grace; every older one
+ * is recognised by the family id it carries, so no record is kept per retired token.
+ */
+export interface RefreshTokenFamily {
   grantId: string;
   clientId: string;
+  /** The scopes of the grant; a refresh may narrow them for its access token, never widen. */
   scopes: string[];
-  /** RFC 9449 §5: a public client's refresh token is bound to the DPoP key that obtained it. */
+  /** RFC 9449 §5: a public client's refresh tokens are bound to the DPoP key that obtained them. */
   jkt: string | undefined;
+  expiresAtMs: number;
+  /** 0 for the token of the code exchange, one more at each rotation. */
+  generation: number;
+  /** Hash of the current token. */
+  currentHash: string;
+  /** Hash of the token the current one replaced (none at generation 0: the code's). */
+  previousHash: string | undefined;
+  /** When the current token was issued. */
+  issuedAtMs: number;
+  /** The current token, encrypted under the credential it replaced (the previous token, or the code). */
+  sealedCurrent: string;
+}
+
+/** The next generation, as `rotate` stores it. */
+export interface RefreshTokenSuccessor {
+  hash: string;
+  sealed: string;
+  jkt: string | undefined;
+  issuedAtMs: number;
   expiresAtMs: number;
 }
 
+/**
+ * 'rotated': `presentedHash` was current and `next` replaced it. 'previous': it is the token the
+ * current one replaced (its successor not yet used); 'stale': an older one, or none the family
+ * knows. Neither changes anything. Each comes with the family as it stands after the step.
+ */
+export type RotateResult =
+  | { outcome: 'rotated' | 'previous' | 'stale'; family: RefreshTokenFamily }
+  | { outcome: 'missing' };
+
 export interface RefreshTokenStore {
-  save(tokenHash: string, record: RefreshTokenRecord): Promise<void>;
-  peek(tokenHash: string): Promise<{ record: RefreshTokenRecord; used: boolean } | undefined>;
-  /**
-   * Atomically retires `oldHash` and stores its successor (RFC 9700 §4.14 rotation):
-   * 'consumed' when rotated, 'reused' when `oldHash` was already retired, 'missing' when unknown.
-   */
-  rotate(oldHash: string, newHash: string, next: RefreshTokenRecord): Promise<ConsumeResult>;
+  /** Creates the family at generation 0 unless it exists; returns the family as stored (the existing one, if any). */
+  create(familyId: string, family: RefreshTokenFamily): Promise<RefreshTokenFamily>;
+  find(familyId: string): Promise<RefreshTokenFamily | undefined>;
+  /** Atomically replaces the current token by `next` when `presentedHash` is still current. */
+  rotate(familyId: string, presentedHash: string, next: RefreshTokenSuccessor): Promise<RotateResult>;
 }
 
 /** A short-lived key-value store with expiry: sessions, pending interactions, consents. */

@@ -15,7 +15,7 @@ import {
   type CodeStore,
   type ExpiringStore,
   type GrantStore,
-  type RefreshTokenRecord,
+  type RefreshTokenFamily,
   type RefreshTokenStore,
   type ReplayCache,
   type RevokedTokens,
@@ -56,14 +56,17 @@ afterAll(async () => {
 const factories: Array<[string, () => Adapters]> = [
   [
     'memory',
-    () => ({
-      replay: new MemoryReplayCache(1000, systemClock),
-      revoked: new MemoryRevokedTokens(1000, systemClock),
-      codes: new MemoryCodeStore(1000, systemClock),
-      refresh: new MemoryRefreshTokenStore(1000, systemClock),
-      grants: new MemoryGrantStore(1000, systemClock),
-      sessions: new MemoryExpiringStore('session', 1000, systemClock),
-    }),
+    () => {
+      const revoked = new MemoryRevokedTokens(1000, systemClock);
+      return {
+        replay: new MemoryReplayCache(1000, systemClock),
+        revoked,
+        codes: new MemoryCodeStore(1000, systemClock),
+        refresh: new MemoryRefreshTokenStore(1000, systemClock),
+        grants: new MemoryGrantStore(1000, systemClock, revoked),
+        sessions: new MemoryExpiringStore('session', 1000, systemClock),
+      };
+    },
   ],
   [
     'redis',
@@ -95,8 +98,29 @@ function codeRecord(): AuthorizationCodeRecord {
   };
 }
 
-function refreshRecord(ttlMs = 60_000): RefreshTokenRecord {
-  return { grantId: id(), clientId: 'spa', scopes: ['openid'], jkt: 'j'.repeat(43), expiresAtMs: Date.now() + ttlMs };
+function refreshFamily(ttlMs = 60_000): RefreshTokenFamily {
+  const now = Date.now();
+  return {
+    grantId: id(),
+    clientId: 'spa',
+    scopes: ['openid', 'offline_access'],
+    jkt: undefined,
+    expiresAtMs: now + ttlMs,
+    generation: 0,
+    currentHash: id(),
+    previousHash: undefined,
+    issuedAtMs: now,
+    sealedCurrent: id(),
+  };
+}
+
+function successor(jkt: string | undefined = 'j'.repeat(43)) {
+  const now = Date.now();
+  return { hash: id(), sealed: id(), jkt, issuedAtMs: now, expiresAtMs: now + 60_000 };
+}
+
+function grantRecord() {
+  return { id: id(), clientId: 'spa', sub: 'alice', scopes: ['openid', 'offline_access'], authTime: 1 };
 }
 
 /** Replay caches whose owners may hold `maxEntriesPerOwner` entries (the window is the DPoP default, 65 s). */
@@ -197,23 +221,40 @@ describe.each(factories)('store contract: %s', (name, make) => {
   });
 
   describe('CodeStore', () => {
+    const redemption = { atMs: 1_700_000_000_000, jkt: 'k'.repeat(43) };
+
     it('peeks without consuming, consumes once, then reports reuse', async () => {
       const hash = id();
       const record = codeRecord();
       await stores.codes.save(hash, record, 5000);
       expect(await stores.codes.peek(hash)).toEqual({ record, used: false });
-      expect(await stores.codes.consume(hash)).toBe('consumed');
-      expect(await stores.codes.consume(hash)).toBe('reused');
+      expect(await stores.codes.consume(hash, redemption)).toBe('consumed');
+      expect(await stores.codes.consume(hash, redemption)).toBe('reused');
       expect((await stores.codes.peek(hash))?.used).toBe(true);
-      expect(await stores.codes.consume(id())).toBe('missing');
+      expect(await stores.codes.consume(id(), redemption)).toBe('missing');
     });
 
-    it('lets exactly one of many concurrent redemptions consume a code', async () => {
+    it('keeps the first redemption: a later consume does not replace who redeemed it, nor when', async () => {
       const hash = id();
       await stores.codes.save(hash, codeRecord(), 5000);
-      const results = await Promise.all(Array.from({ length: 20 }, () => stores.codes.consume(hash)));
+      expect(await stores.codes.consume(hash, redemption)).toBe('consumed');
+      expect(await stores.codes.consume(hash, { atMs: redemption.atMs + 5, jkt: undefined })).toBe('reused');
+      expect((await stores.codes.peek(hash))?.redemption).toEqual(redemption);
+
+      const unbound = id();
+      await stores.codes.save(unbound, codeRecord(), 5000);
+      await stores.codes.consume(unbound, { atMs: 7, jkt: undefined });
+      expect((await stores.codes.peek(unbound))?.redemption).toEqual({ atMs: 7, jkt: undefined });
+    });
+
+    it('lets exactly one of many concurrent redemptions consume a code, and records that one', async () => {
+      const hash = id();
+      await stores.codes.save(hash, codeRecord(), 5000);
+      const results = await Promise.all(Array.from({ length: 20 }, (_, index) => stores.codes.consume(hash, { atMs: index, jkt: `key-${index}` })));
       expect(results.filter((result) => result === 'consumed')).toHaveLength(1);
       expect(results.filter((result) => result === 'reused')).toHaveLength(19);
+      const winner = results.indexOf('consumed');
+      expect((await stores.codes.peek(hash))?.redemption).toEqual({ atMs: winner, jkt: `key-${winner}` });
     });
 
     it('forgets a code after its TTL', async () => {
@@ -221,61 +262,213 @@ describe.each(factories)('store contract: %s', (name, make) => {
       await stores.codes.save(hash, codeRecord(), 100);
       await sleep(150);
       expect(await stores.codes.peek(hash)).toBeUndefined();
-      expect(await stores.codes.consume(hash)).toBe('missing');
+      expect(await stores.codes.consume(hash, redemption)).toBe('missing');
+    });
+
+    it('stores copies: changing the saved or the returned record does not change the store', async () => {
+      const hash = id();
+      const record = codeRecord();
+      const saved = structuredClone(record);
+      await stores.codes.save(hash, saved, 5000);
+      saved.scopes.push('admin');
+      saved.clientId = 'other';
+      const peeked = (await stores.codes.peek(hash))!;
+      expect(peeked.record).toEqual(record);
+      peeked.record.scopes.push('admin');
+      expect((await stores.codes.peek(hash))?.record).toEqual(record);
     });
   });
 
-  describe('RefreshTokenStore', () => {
-    it('rotates once: the successor exists, the old token is then reused', async () => {
-      const [old, next] = [id(), id()];
-      const record = refreshRecord();
-      await stores.refresh.save(old, record);
-      expect(await stores.refresh.peek(old)).toEqual({ record, used: false });
-      expect(await stores.refresh.rotate(old, next, record)).toBe('consumed');
-      expect(await stores.refresh.peek(next)).toEqual({ record, used: false });
-      expect(await stores.refresh.rotate(old, id(), record)).toBe('reused');
-      expect(await stores.refresh.rotate(id(), id(), record)).toBe('missing');
+  describe('RefreshTokenStore (one record per grant: current, previous, generation)', () => {
+    it('creates a family once: a second create returns the first, unchanged', async () => {
+      const familyId = id();
+      const family = refreshFamily();
+      expect(await stores.refresh.create(familyId, family)).toEqual(family);
+      expect(await stores.refresh.find(familyId)).toEqual(family);
+      expect(await stores.refresh.create(familyId, { ...refreshFamily(), grantId: family.grantId })).toEqual(family);
+      expect(await stores.refresh.find(id())).toBeUndefined();
     });
 
-    it('lets exactly one of many concurrent rotations win', async () => {
-      const old = id();
-      const record = refreshRecord();
-      await stores.refresh.save(old, record);
-      const results = await Promise.all(Array.from({ length: 20 }, () => stores.refresh.rotate(old, id(), record)));
-      expect(results.filter((result) => result === 'consumed')).toHaveLength(1);
+    it('rotates the current token only: the one it replaced is then previous, any older one stale', async () => {
+      const familyId = id();
+      const family = refreshFamily();
+      await stores.refresh.create(familyId, family);
+      const first = successor();
+      const rotated = await stores.refresh.rotate(familyId, family.currentHash, first);
+      const afterFirst: RefreshTokenFamily = {
+        ...family,
+        jkt: first.jkt,
+        expiresAtMs: first.expiresAtMs,
+        generation: 1,
+        currentHash: first.hash,
+        previousHash: family.currentHash,
+        issuedAtMs: first.issuedAtMs,
+        sealedCurrent: first.sealed,
+      };
+      expect(rotated).toEqual({ outcome: 'rotated', family: afterFirst });
+      expect(await stores.refresh.find(familyId)).toEqual(afterFirst);
+      // The token just replaced: nothing changes, the caller learns where it stands.
+      expect(await stores.refresh.rotate(familyId, family.currentHash, successor())).toEqual({ outcome: 'previous', family: afterFirst });
+
+      const second = successor();
+      expect((await stores.refresh.rotate(familyId, first.hash, second)).outcome).toBe('rotated');
+      const afterSecond = await stores.refresh.find(familyId);
+      expect(afterSecond).toMatchObject({ generation: 2, currentHash: second.hash, previousHash: first.hash });
+      expect(await stores.refresh.rotate(familyId, family.currentHash, successor())).toEqual({ outcome: 'stale', family: afterSecond });
+      expect(await stores.refresh.rotate(familyId, id(), successor())).toEqual({ outcome: 'stale', family: afterSecond });
+      expect(await stores.refresh.rotate(id(), family.currentHash, successor())).toEqual({ outcome: 'missing' });
+    });
+
+    it('keeps an unbound successor unbound', async () => {
+      const familyId = id();
+      const family = refreshFamily();
+      await stores.refresh.create(familyId, family);
+      const next = { ...successor(), jkt: undefined };
+      await stores.refresh.rotate(familyId, family.currentHash, next);
+      expect((await stores.refresh.find(familyId))?.jkt).toBeUndefined();
+    });
+
+    it('lets exactly one of concurrent rotations of one token win; the others see it as previous, with the winner as current', async () => {
+      const familyId = id();
+      const family = refreshFamily();
+      await stores.refresh.create(familyId, family);
+      const nexts = Array.from({ length: 20 }, () => successor());
+      const results = await Promise.all(nexts.map((next) => stores.refresh.rotate(familyId, family.currentHash, next)));
+      const winners = results.filter((result) => result.outcome === 'rotated');
+      expect(winners).toHaveLength(1);
+      const winner = nexts[results.findIndex((result) => result.outcome === 'rotated')]!;
+      for (const result of results.filter((result) => result.outcome !== 'rotated')) {
+        expect(result).toMatchObject({ outcome: 'previous', family: { generation: 1, currentHash: winner.hash, sealedCurrent: winner.sealed } });
+      }
+      expect((await stores.refresh.find(familyId))?.currentHash).toBe(winner.hash);
+    });
+
+    it('lets exactly one of concurrent creates make the family; every caller gets that one', async () => {
+      const familyId = id();
+      const families = Array.from({ length: 10 }, () => refreshFamily());
+      const results = await Promise.all(families.map((family) => stores.refresh.create(familyId, family)));
+      const stored = await stores.refresh.find(familyId);
+      expect(families).toContainEqual(stored);
+      for (const result of results) expect(result).toEqual(stored);
+    });
+
+    it('stores copies: changing the created, the found or the rotated family does not change the store', async () => {
+      const familyId = id();
+      const family = refreshFamily();
+      const created = structuredClone(family);
+      const returned = await stores.refresh.create(familyId, created);
+      created.scopes.push('admin');
+      created.currentHash = 'changed';
+      returned.scopes.push('admin');
+      const found = (await stores.refresh.find(familyId))!;
+      expect(found).toEqual(family);
+      found.scopes.push('admin');
+      found.generation = 9;
+      const rotated = await stores.refresh.rotate(familyId, family.currentHash, successor());
+      expect(rotated).toMatchObject({ outcome: 'rotated', family: { generation: 1, scopes: family.scopes } });
+      if (rotated.outcome !== 'missing') rotated.family.scopes.push('admin');
+      expect((await stores.refresh.find(familyId))?.scopes).toEqual(family.scopes);
+    });
+
+    it('forgets a family when its current token expires', async () => {
+      const familyId = id();
+      const family = refreshFamily(100);
+      await stores.refresh.create(familyId, family);
+      await sleep(150);
+      expect(await stores.refresh.find(familyId)).toBeUndefined();
+      expect(await stores.refresh.rotate(familyId, family.currentHash, successor())).toEqual({ outcome: 'missing' });
     });
   });
 
   describe('GrantStore', () => {
-    it('finds an active grant, records its tokens, and revokes it with its live tokens', async () => {
-      const grant = { id: id(), clientId: 'spa', sub: 'alice', scopes: ['openid', 'offline_access'], authTime: 1 };
+    it('finds an active grant, records its tokens, and revokes it with its live tokens (denied in the same step)', async () => {
+      const grant = grantRecord();
       await stores.grants.create(grant, 60_000);
       expect(await stores.grants.find(grant.id)).toEqual(grant);
       const live = Date.now() + 60_000;
-      expect(await stores.grants.addAccessToken(grant.id, 'jti-live', live)).toBe(true);
-      expect(await stores.grants.addAccessToken(grant.id, 'jti-expired', Date.now() - 1)).toBe(true);
-      expect(await stores.grants.revoke(grant.id)).toEqual([{ jti: 'jti-live', expiresAtMs: live }]);
+      const [liveJti, expiredJti] = [id(), id()];
+      expect(await stores.grants.addAccessToken(grant.id, { jti: liveJti, expiresAtMs: live }, 10)).toBe(true);
+      expect(await stores.grants.addAccessToken(grant.id, { jti: expiredJti, expiresAtMs: Date.now() - 1 }, 10)).toBe(true);
+      expect(await stores.revoked.isRevoked(liveJti)).toBe(false);
+      await stores.grants.revoke(grant.id);
+      expect(await stores.revoked.isRevoked(liveJti)).toBe(true);
+      expect(await stores.revoked.isRevoked(expiredJti)).toBe(false);
       expect(await stores.grants.find(grant.id)).toBeUndefined();
       // A token minted while the revocation ran is refused, not recorded.
-      expect(await stores.grants.addAccessToken(grant.id, 'jti-late', live)).toBe(false);
+      expect(await stores.grants.addAccessToken(grant.id, { jti: id(), expiresAtMs: live }, 10)).toBe(false);
+    });
+
+    it('keeps at most maxLive live tokens: the oldest is denied, and the rest still die with the grant', async () => {
+      const grant = grantRecord();
+      await stores.grants.create(grant, 60_000);
+      const base = Date.now() + 60_000;
+      const jtis = Array.from({ length: 5 }, () => id());
+      for (const [index, jti] of jtis.entries()) {
+        expect(await stores.grants.addAccessToken(grant.id, { jti, expiresAtMs: base + index }, 3)).toBe(true);
+      }
+      expect(await Promise.all(jtis.map((jti) => stores.revoked.isRevoked(jti)))).toEqual([true, true, false, false, false]);
+      await stores.grants.revoke(grant.id);
+      expect(await Promise.all(jtis.map((jti) => stores.revoked.isRevoked(jti)))).toEqual([true, true, true, true, true]);
+    });
+
+    it('counts only live tokens against maxLive: expired ones are forgotten, not denied', async () => {
+      const grant = grantRecord();
+      await stores.grants.create(grant, 60_000);
+      const expired = id();
+      await stores.grants.addAccessToken(grant.id, { jti: expired, expiresAtMs: Date.now() + 50 }, 1);
+      await sleep(100);
+      const live = id();
+      expect(await stores.grants.addAccessToken(grant.id, { jti: live, expiresAtMs: Date.now() + 60_000 }, 1)).toBe(true);
+      expect(await stores.revoked.isRevoked(expired)).toBe(false);
+      expect(await stores.revoked.isRevoked(live)).toBe(false);
     });
 
     it('does not replace an existing grant: a second create keeps its revocation and its tokens', async () => {
-      const grant = { id: id(), clientId: 'spa', sub: 'alice', scopes: ['openid'], authTime: 1 };
+      const grant = grantRecord();
       const live = Date.now() + 60_000;
+      const first = id();
       await stores.grants.create(grant, 60_000);
-      expect(await stores.grants.addAccessToken(grant.id, 'jti-first', live)).toBe(true);
+      expect(await stores.grants.addAccessToken(grant.id, { jti: first, expiresAtMs: live }, 10)).toBe(true);
       await stores.grants.create(grant, 60_000);
-      expect(await stores.grants.revoke(grant.id)).toEqual([{ jti: 'jti-first', expiresAtMs: live }]);
+      await stores.grants.revoke(grant.id);
+      expect(await stores.revoked.isRevoked(first)).toBe(true);
       await stores.grants.create(grant, 60_000);
       expect(await stores.grants.find(grant.id)).toBeUndefined();
-      expect(await stores.grants.addAccessToken(grant.id, 'jti-late', live)).toBe(false);
+      expect(await stores.grants.addAccessToken(grant.id, { jti: id(), expiresAtMs: live }, 10)).toBe(false);
+    });
+
+    it('lets a token recorded concurrently with the revocation either be denied or be refused, never slip through', async () => {
+      const grant = grantRecord();
+      await stores.grants.create(grant, 60_000);
+      const jtis = Array.from({ length: 10 }, () => id());
+      const added = await Promise.all([
+        ...jtis.slice(0, 5).map((jti) => stores.grants.addAccessToken(grant.id, { jti, expiresAtMs: Date.now() + 60_000 }, 100)),
+        stores.grants.revoke(grant.id).then(() => undefined),
+        ...jtis.slice(5).map((jti) => stores.grants.addAccessToken(grant.id, { jti, expiresAtMs: Date.now() + 60_000 }, 100)),
+      ]);
+      const recorded = added.filter((result) => result !== undefined);
+      for (const [index, jti] of jtis.entries()) {
+        // Recorded (true) means denied by the revocation; refused (false) means never handed out.
+        if (recorded[index]) expect(await stores.revoked.isRevoked(jti)).toBe(true);
+      }
+      expect(await stores.grants.find(grant.id)).toBeUndefined();
+    });
+
+    it('stores copies: changing the created or the found grant does not change the store', async () => {
+      const grant = grantRecord();
+      const created = structuredClone(grant);
+      await stores.grants.create(created, 60_000);
+      created.scopes.push('admin');
+      const found = (await stores.grants.find(grant.id))!;
+      expect(found).toEqual(grant);
+      found.scopes.push('admin');
+      expect(await stores.grants.find(grant.id)).toEqual(grant);
     });
 
     it('knows nothing of an unknown grant', async () => {
       expect(await stores.grants.find(id())).toBeUndefined();
-      expect(await stores.grants.revoke(id())).toEqual([]);
-      expect(await stores.grants.addAccessToken(id(), 'x', Date.now() + 1000)).toBe(false);
+      await expect(stores.grants.revoke(id())).resolves.toBeUndefined();
+      expect(await stores.grants.addAccessToken(id(), { jti: 'x', expiresAtMs: Date.now() + 1000 }, 10)).toBe(false);
     });
   });
 

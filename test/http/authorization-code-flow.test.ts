@@ -95,7 +95,9 @@ describe('authorization code flow for a single-page app (PKCE, dpop_jkt, DPoP-bo
     expect(next.token_type).toBe('DPoP');
     expect(decodeJwt(next.access_token).cnf).toEqual({ jkt: key.jkt });
 
-    // Reuse of the rotated token revokes the whole grant (RFC 9700 §4.14).
+    // Reuse of the rotated token revokes the whole grant (RFC 9700 §4.14); past the retry grace
+    // (refreshToken.reuseGraceSeconds) that holds for the holder's own key too.
+    t.clock.advance(61_000);
     const reuse = await tokenRequest(t, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: 'spa' }, key);
     expect(reuse.statusCode).toBe(400);
     expect(reuse.json().error).toBe('invalid_grant');

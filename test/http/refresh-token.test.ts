@@ -125,6 +125,8 @@ describe('POST /oidc/token, grant_type=refresh_token (RFC 6749 §6, RFC 9449 §5
 
     it('refuses a rotated refresh token and then revokes the grant (reuse detection, RFC 9700 §4.14)', async () => {
       const next = expectTokens(await refreshRequest(t, tokens.refresh_token!, key));
+      // Past the retry grace (refreshToken.reuseGraceSeconds, 60 s), the holder's own key counts as reuse too.
+      t.clock.advance(61_000);
       expectTokenError(await refreshRequest(t, tokens.refresh_token!, key), 'invalid_grant');
       expectTokenError(await refreshRequest(t, next.refresh_token!, key), 'invalid_grant');
       expect(await introspect(t, next.access_token)).toEqual({ active: false });
@@ -173,6 +175,7 @@ describe("the confidential client's refresh token (RFC 9449 §5: constrained by 
     const third = expectTokens(await refresh(second.refresh_token!));
     expect(new Set([tokens.refresh_token, second.refresh_token, third.refresh_token]).size).toBe(3);
 
+    t.clock.advance(61_000);
     expectTokenError(await refresh(second.refresh_token!), 'invalid_grant');
     expectTokenError(await refresh(third.refresh_token!), 'invalid_grant');
     for (const accessToken of [tokens.access_token, second.access_token, third.access_token]) {

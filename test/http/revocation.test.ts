@@ -1,6 +1,9 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { basicAuth, form, issuer, makeTestApp, serviceClient, webClient, webRedirect, type TestApp } from '../helpers/app.js';
+import { parseConfig } from '../../src/config/load.js';
+import { createStores, type Stores } from '../../src/stores/create-stores.js';
+import { StoreUnavailableError } from '../../src/stores/ports.js';
+import { basicAuth, form, issuer, makeTestApp, serviceClient, testClock, webClient, webRedirect, type TestApp } from '../helpers/app.js';
 import { Browser } from '../helpers/browser.js';
 import { makeProofKey, type ProofKey } from '../helpers/dpop.js';
 import { introspect, profileRequest, refreshRequest, revokeRequest, spaTokens, webCode, webTokenRequest, type UserTokens } from '../helpers/endpoints.js';
@@ -163,5 +166,62 @@ describe('POST /oidc/revoke (RFC 7009)', () => {
       expectRevocationError(response, 'invalid_request');
       expect((await introspect(t, tokens.access_token)).active).toBe(true);
     });
+  });
+});
+
+describe('POST /oidc/revoke never answers 200 without revoking (fails closed)', () => {
+  /** In-memory stores whose denylist port fails (reads, or writes made through it) once `fail()` is called. */
+  async function storesWithFailingDenylist(part: 'isRevoked' | 'revoke'): Promise<{ stores: Stores; fail: () => void }> {
+    const stores = await createStores(parseConfig({}).store, { replayCacheMaxEntries: 1000 }, testClock());
+    const revoked = stores.revoked;
+    let failing = false;
+    const guard = () => {
+      if (failing) throw new StoreUnavailableError('revocation list: timeout');
+    };
+    stores.revoked = {
+      isRevoked: async (jti) => {
+        if (part === 'isRevoked') guard();
+        return revoked.isRevoked(jti);
+      },
+      revoke: async (jti, expiresAtMs) => {
+        if (part === 'revoke') guard();
+        return revoked.revoke(jti, expiresAtMs);
+      },
+    };
+    return { stores, fail: () => (failing = true) };
+  }
+
+  it('answers 503 temporarily_unavailable when the denylist cannot be read, instead of taking the token for unknown', async () => {
+    const { stores, fail } = await storesWithFailingDenylist('isRevoked');
+    const t = await makeTestApp({}, { stores });
+    try {
+      const key = await makeProofKey();
+      const tokens = await spaTokens(t, key);
+      fail();
+      for (const hint of ['access_token', 'refresh_token', undefined]) {
+        const response = await revokeRequest(t, { client_id: 'spa', token: tokens.access_token, ...(hint ? { token_type_hint: hint } : {}) });
+        expect(response.statusCode).toBe(503);
+        expect(response.json()).toEqual({ error: 'temporarily_unavailable', error_description: 'try again later' });
+        expect(response.headers['cache-control']).toBe('no-store');
+      }
+      expect(t.logs()).toContain('"store":"revocation list: timeout"');
+    } finally {
+      await t.app.close();
+    }
+  });
+
+  it('revokes a grant and denies its access tokens in one store step: no separate denylist write can fail in between', async () => {
+    const { stores, fail } = await storesWithFailingDenylist('revoke');
+    const t = await makeTestApp({}, { stores });
+    try {
+      const key = await makeProofKey();
+      const tokens = await spaTokens(t, key);
+      fail();
+      expectRevoked(await revokeRequest(t, { client_id: 'spa', token: tokens.refresh_token! }));
+      expect(await introspect(t, tokens.access_token)).toEqual({ active: false });
+      expect((await refreshRequest(t, tokens.refresh_token!, key)).json().error).toBe('invalid_grant');
+    } finally {
+      await t.app.close();
+    }
   });
 });

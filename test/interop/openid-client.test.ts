@@ -94,6 +94,9 @@ describe.each([
       logLevel: 'silent',
       users: await testUsers(),
       dpop: { requireNonce },
+      // Strict rotation (no retry grace; the real clock cannot be moved past it): the holder's
+      // retry within the grace is tested in test/http/refresh-retry.test.ts.
+      refreshToken: { reuseGraceSeconds: 0 },
       clients: [
         ...defaultTestClients(),
         {

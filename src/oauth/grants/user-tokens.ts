@@ -14,6 +14,10 @@ export interface UserTokenDeps {
   revoked: RevokedTokens;
   clock: Clock;
   refreshTokenTtlMs: number;
+  /** How long a spent refresh token or code may be retried by its holder (see isHolderRetry). */
+  reuseGraceMs: number;
+  /** Live access tokens a grant keeps; beyond it the oldest is denied (GrantStore.addAccessToken). */
+  maxLiveAccessTokensPerGrant: number;
 }
 
 /**
@@ -40,9 +44,10 @@ export async function issueUserTokens(
     jkt: input.jkt,
     authTime: grant.authTime,
   });
-  if (!(await deps.grants.addAccessToken(grant.id, issued.claims.jti, issued.claims.exp * 1000))) {
+  const recorded = { jti: issued.claims.jti, expiresAtMs: issued.claims.exp * 1000 };
+  if (!(await deps.grants.addAccessToken(grant.id, recorded, deps.maxLiveAccessTokensPerGrant))) {
     // The grant was revoked while this request ran: the new token must not escape.
-    await deps.revoked.revoke(issued.claims.jti, issued.claims.exp * 1000);
+    await deps.revoked.revoke(recorded.jti, recorded.expiresAtMs);
     throw new OAuthError('invalid_grant', 'the grant has been revoked', { reason: 'revoked' });
   }
   const response: TokenResponse = {
@@ -69,8 +74,7 @@ export function wantsRefreshToken(client: Client, scopes: readonly string[]): bo
   return client.grant_types.includes('refresh_token') && scopes.includes('offline_access');
 }
 
-/** Revokes a grant: its refresh tokens stop working and its live access tokens are denied until they expire. */
-export async function revokeGrant(grantId: string, deps: Pick<UserTokenDeps, 'grants' | 'revoked'>): Promise<void> {
-  const accessTokens = await deps.grants.revoke(grantId);
-  await Promise.all(accessTokens.map((token) => deps.revoked.revoke(token.jti, token.expiresAtMs)));
+/** Revokes a grant: its refresh tokens stop working and its live access tokens are denied until they expire (one store step). */
+export async function revokeGrant(grantId: string, deps: Pick<UserTokenDeps, 'grants'>): Promise<void> {
+  await deps.grants.revoke(grantId);
 }

@@ -1,28 +1,43 @@
-import { StoreUnavailableError, type AuthorizationCodeRecord, type Clock, type CodeStore, type ConsumeResult } from '../ports.js';
+import {
+  StoreUnavailableError,
+  type AuthorizationCodeRecord,
+  type Clock,
+  type CodeRedemption,
+  type CodeStore,
+  type ConsumeResult,
+} from '../ports.js';
 import { ExpiringMap } from './expiring-map.js';
 
-/** Codes stay known (marked used) until they expire, so a second use is recognised as reuse. */
+interface CodeEntry {
+  record: AuthorizationCodeRecord;
+  redemption: CodeRedemption | undefined;
+}
+
+/** Codes stay known (with their redemption) until they expire, so a second use is recognised. */
 export class MemoryCodeStore implements CodeStore {
-  private readonly codes: ExpiringMap<{ record: AuthorizationCodeRecord; used: boolean }>;
+  private readonly codes: ExpiringMap<CodeEntry>;
 
   constructor(maxEntries: number, clock: Clock) {
     this.codes = new ExpiringMap(maxEntries, clock);
   }
 
   async save(codeHash: string, record: AuthorizationCodeRecord, ttlMs: number): Promise<void> {
-    if (!this.codes.set(codeHash, { record, used: false }, ttlMs)) throw new StoreUnavailableError('code store is full');
+    const entry = { record: { ...record, scopes: [...record.scopes] }, redemption: undefined };
+    if (!this.codes.set(codeHash, entry, ttlMs)) throw new StoreUnavailableError('code store is full');
   }
 
   async peek(codeHash: string) {
     const entry = this.codes.get(codeHash);
-    return entry ? { record: entry.record, used: entry.used } : undefined;
+    if (!entry) return undefined;
+    const record = { ...entry.record, scopes: [...entry.record.scopes] };
+    return entry.redemption ? { record, used: true, redemption: { ...entry.redemption } } : { record, used: false };
   }
 
-  async consume(codeHash: string): Promise<ConsumeResult> {
+  async consume(codeHash: string, redemption: CodeRedemption): Promise<ConsumeResult> {
     const entry = this.codes.get(codeHash);
     if (!entry) return 'missing';
-    if (entry.used) return 'reused';
-    entry.used = true;
+    if (entry.redemption) return 'reused';
+    entry.redemption = { ...redemption };
     return 'consumed';
   }
 }

@@ -1,10 +1,10 @@
-import { StoreUnavailableError, type Clock, type GrantRecord, type GrantStore } from '../ports.js';
+import { StoreUnavailableError, type Clock, type GrantAccessToken, type GrantRecord, type GrantStore, type RevokedTokens } from '../ports.js';
 import { ExpiringMap } from './expiring-map.js';
 
 interface GrantEntry {
   grant: GrantRecord;
   revoked: boolean;
-  accessTokens: Array<{ jti: string; expiresAtMs: number }>;
+  accessTokens: GrantAccessToken[];
 }
 
 export class MemoryGrantStore implements GrantStore {
@@ -13,36 +13,48 @@ export class MemoryGrantStore implements GrantStore {
   constructor(
     maxEntries: number,
     private readonly clock: Clock,
+    /** The denylist that revoking a grant (or evicting one of its tokens) writes to. */
+    private readonly revokedTokens: RevokedTokens,
   ) {
     this.grants = new ExpiringMap(maxEntries, clock);
   }
 
   async create(grant: GrantRecord, ttlMs: number): Promise<void> {
-    if (this.grants.setIfAbsent(grant.id, { grant, revoked: false, accessTokens: [] }, ttlMs) === null) {
+    const entry = { grant: { ...grant, scopes: [...grant.scopes] }, revoked: false, accessTokens: [] };
+    if (this.grants.setIfAbsent(grant.id, entry, ttlMs) === null) {
       throw new StoreUnavailableError('grant store is full');
     }
   }
 
   async find(id: string): Promise<GrantRecord | undefined> {
     const entry = this.grants.get(id);
-    return entry && !entry.revoked ? entry.grant : undefined;
+    return entry && !entry.revoked ? { ...entry.grant, scopes: [...entry.grant.scopes] } : undefined;
   }
 
-  async addAccessToken(grantId: string, jti: string, expiresAtMs: number): Promise<boolean> {
+  async addAccessToken(grantId: string, token: GrantAccessToken, maxLive: number): Promise<boolean> {
     const entry = this.grants.get(grantId);
     if (!entry || entry.revoked) return false;
     const now = this.clock();
-    // Keep the list short: forget tokens that have expired anyway.
-    entry.accessTokens = entry.accessTokens.filter((token) => token.expiresAtMs > now);
-    entry.accessTokens.push({ jti, expiresAtMs });
+    // Keep the list short: forget tokens that have expired anyway, deny the oldest beyond the
+    // bound. Denied before they leave the list: a failure (denylist full) leaves them on it.
+    const live = entry.accessTokens.filter((existing) => existing.expiresAtMs > now).sort((a, b) => a.expiresAtMs - b.expiresAtMs);
+    const evicted = live.slice(0, Math.max(0, live.length + 1 - maxLive));
+    for (const old of evicted) await this.revokedTokens.revoke(old.jti, old.expiresAtMs);
+    if (entry.revoked) return false;
+    const gone = new Set(evicted.map((old) => old.jti));
+    entry.accessTokens = entry.accessTokens.filter((existing) => existing.expiresAtMs > now && !gone.has(existing.jti));
+    entry.accessTokens.push({ ...token });
     return true;
   }
 
-  async revoke(grantId: string): Promise<Array<{ jti: string; expiresAtMs: number }>> {
+  async revoke(grantId: string): Promise<void> {
     const entry = this.grants.get(grantId);
-    if (!entry) return [];
+    if (!entry) return;
+    // Marked first, in the same tick as the snapshot: a token recorded from now on is refused.
     entry.revoked = true;
     const now = this.clock();
-    return entry.accessTokens.filter((token) => token.expiresAtMs > now);
+    const live = entry.accessTokens.filter((token) => token.expiresAtMs > now);
+    // A failure (denylist full) propagates; the grant stays revoked and a retry denies them again.
+    for (const token of live) await this.revokedTokens.revoke(token.jti, token.expiresAtMs);
   }
 }

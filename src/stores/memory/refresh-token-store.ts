@@ -1,40 +1,59 @@
-import { StoreUnavailableError, type Clock, type ConsumeResult, type RefreshTokenRecord, type RefreshTokenStore } from '../ports.js';
+import {
+  StoreUnavailableError,
+  type Clock,
+  type RefreshTokenFamily,
+  type RefreshTokenStore,
+  type RefreshTokenSuccessor,
+  type RotateResult,
+} from '../ports.js';
 import { ExpiringMap } from './expiring-map.js';
 
-/** Retired refresh tokens stay known until they expire, so their reuse is detected. */
+/** One record per grant (its refresh token family), kept until the current token expires. */
 export class MemoryRefreshTokenStore implements RefreshTokenStore {
-  private readonly tokens: ExpiringMap<{ record: RefreshTokenRecord; used: boolean }>;
+  private readonly families: ExpiringMap<RefreshTokenFamily>;
 
   constructor(
     maxEntries: number,
     private readonly clock: Clock,
   ) {
-    this.tokens = new ExpiringMap(maxEntries, clock);
+    this.families = new ExpiringMap(maxEntries, clock);
   }
 
-  async save(tokenHash: string, record: RefreshTokenRecord): Promise<void> {
-    this.store(tokenHash, record);
+  async create(familyId: string, family: RefreshTokenFamily): Promise<RefreshTokenFamily> {
+    const created = this.families.setIfAbsent(familyId, copy(family), family.expiresAtMs - this.clock());
+    if (created === null) throw new StoreUnavailableError('refresh token store is full');
+    return copy(created ? family : this.families.get(familyId)!);
   }
 
-  async peek(tokenHash: string) {
-    const entry = this.tokens.get(tokenHash);
-    return entry ? { record: entry.record, used: entry.used } : undefined;
+  async find(familyId: string): Promise<RefreshTokenFamily | undefined> {
+    const family = this.families.get(familyId);
+    return family && copy(family);
   }
 
-  async rotate(oldHash: string, newHash: string, next: RefreshTokenRecord): Promise<ConsumeResult> {
-    const entry = this.tokens.get(oldHash);
-    if (!entry) return 'missing';
-    if (entry.used) return 'reused';
-    // The successor first, so that when it cannot be stored the old token stays usable; and
-    // no await in between, so that concurrent rotations still see `used`.
-    this.store(newHash, next);
-    entry.used = true;
-    return 'consumed';
-  }
-
-  private store(tokenHash: string, record: RefreshTokenRecord): void {
-    if (!this.tokens.set(tokenHash, { record, used: false }, record.expiresAtMs - this.clock())) {
-      throw new StoreUnavailableError('refresh token store is full');
+  async rotate(familyId: string, presentedHash: string, next: RefreshTokenSuccessor): Promise<RotateResult> {
+    const family = this.families.get(familyId);
+    if (!family) return { outcome: 'missing' };
+    if (presentedHash !== family.currentHash) {
+      return { outcome: presentedHash === family.previousHash ? 'previous' : 'stale', family: copy(family) };
     }
+    const rotated: RefreshTokenFamily = {
+      ...family,
+      jkt: next.jkt,
+      expiresAtMs: next.expiresAtMs,
+      generation: family.generation + 1,
+      currentHash: next.hash,
+      previousHash: family.currentHash,
+      issuedAtMs: next.issuedAtMs,
+      sealedCurrent: next.sealed,
+    };
+    // No await between the check and the write: concurrent rotations see each other. Replacing
+    // an existing key never needs room, so a full store cannot leave the rotation half done.
+    if (!this.families.set(familyId, rotated, next.expiresAtMs - this.clock())) throw new StoreUnavailableError('refresh token store is full');
+    return { outcome: 'rotated', family: copy(rotated) };
   }
+}
+
+/** Records go in and out as copies: a caller changing its object does not change the store. */
+function copy(family: RefreshTokenFamily): RefreshTokenFamily {
+  return { ...family, scopes: [...family.scopes] };
 }

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { AuthorizationCodeRecord, CodeStore, ConsumeResult } from '../ports.js';
+import type { AuthorizationCodeRecord, CodeRedemption, CodeStore, ConsumeResult } from '../ports.js';
 import { RedisSingleUseRecords } from './single-use.js';
 
 export class RedisCodeStore implements CodeStore {
@@ -13,11 +13,15 @@ export class RedisCodeStore implements CodeStore {
     return this.codes.save(codeHash, record, ttlMs);
   }
 
-  peek(codeHash: string) {
-    return this.codes.peek(codeHash);
+  async peek(codeHash: string) {
+    const entry = await this.codes.peek(codeHash);
+    if (!entry) return undefined;
+    if (entry.marker === undefined) return { record: entry.record, used: false };
+    const redemption = JSON.parse(entry.marker) as { atMs: number; jkt?: string };
+    return { record: entry.record, used: true, redemption: { atMs: redemption.atMs, jkt: redemption.jkt } };
   }
 
-  consume(codeHash: string): Promise<ConsumeResult> {
-    return this.codes.consume(codeHash);
+  consume(codeHash: string, redemption: CodeRedemption): Promise<ConsumeResult> {
+    return this.codes.consume(codeHash, JSON.stringify(redemption));
   }
 }
