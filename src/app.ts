@@ -9,6 +9,7 @@ import { DpopNonces } from './dpop/nonce.js';
 import { DpopProofVerifier } from './dpop/verify-proof.js';
 import { allowedOrigins, registerCors } from './http/cors.js';
 import { registerErrorHandler } from './http/error-handler.js';
+import { counterRateLimitStore } from './http/rate-limit-store.js';
 import { registerAuthorizeRoutes } from './http/routes/authorize.js';
 import { registerLogoutRoute } from './http/routes/logout.js';
 import { registerRevocationRoute } from './http/routes/revoke.js';
@@ -21,7 +22,8 @@ import { registerTokenRoute } from './http/routes/token.js';
 import { loggerOptions } from './logger.js';
 import { StaticClientRegistry } from './oauth/clients.js';
 import { endpointUrls, providerMetadata } from './oauth/metadata.js';
-import { ClientAuthLimiter } from './oauth/client-auth-limiter.js';
+import { addressBlock, ClientAuthLimiter } from './oauth/client-auth-limiter.js';
+import { ClientRequestLimiter } from './oauth/client-request-limiter.js';
 import { authorizationCodeGrant } from './oauth/grants/authorization-code.js';
 import { clientCredentialsGrant } from './oauth/grants/client-credentials.js';
 import { refreshTokenGrant } from './oauth/grants/refresh-token.js';
@@ -94,8 +96,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const verifyToken = (token: string) => verifyAccessToken(token, { keys, issuer, clock, revoked });
   // The profile endpoint is a resource of the issuer: it takes tokens whose aud includes it.
   const verifyProfileToken = (token: string) => verifyAccessToken(token, { keys, issuer, clock, revoked, audience: issuer });
-  // Counts are per instance for now: with several instances, an attacker gets the limit at each.
-  const clientAuthLimiter = new ClientAuthLimiter(new MemoryFailureCounter(config.clientAuth.maxTrackedKeys, clock), config.clientAuth);
+  // With Redis every instance counts in the same windows (N instances do not allow N times a
+  // limit); in memory each process counts its own, the limits apart so one cannot crowd out another.
+  const failureCounter = stores.sharedCounter ?? new MemoryFailureCounter(config.clientAuth.maxTrackedKeys, clock);
+  const requestCounter = stores.sharedCounter ?? new MemoryFailureCounter(config.rateLimits.memoryMaxTrackedKeys, clock);
+  const clientAuthLimiter = new ClientAuthLimiter(failureCounter, config.clientAuth);
+  const introspectionLimiter = new ClientRequestLimiter(requestCounter, {
+    endpoint: 'introspection',
+    maxPerMinute: config.rateLimits.introspectionPerClientPerMinute,
+  });
+  const revocationLimiter = new ClientRequestLimiter(requestCounter, { endpoint: 'revocation', maxPerMinute: config.rateLimits.revocationPerClientPerMinute });
   // private_key_jwt assertions may name the issuer or the endpoint they are sent to (RFC 7523 §3).
   const assertions = { audiences: [issuer, urls.token, urls.introspection, urls.revocation], replayCache, clock, notBeforeMs };
   const userTokenDeps: UserTokenDeps = {
@@ -120,7 +130,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onClose', async () => stores.close());
   await app.register(formBody);
   await app.register(cookie);
-  await app.register(rateLimit, { global: false });
+  await app.register(rateLimit, {
+    global: false,
+    store: counterRateLimitStore(requestCounter),
+    // An IPv6 subscriber holds a /64: counted by address, it would get the limit 2^64 times.
+    keyGenerator: (request) => addressBlock(request.ip),
+    // Fails closed: a limiter that lets everyone in while Redis is down lets a guesser in too,
+    // and the sign-in needs Redis anyway (its interactions and sessions live there).
+    skipOnError: false,
+  });
   registerErrorHandler(app, { realm: issuer, dpopAlgorithms: config.dpop.algs });
   await registerCors(app, {
     paths: [urls.token, urls.profile, urls.revocation, urls.jwks, `${issuer}/.well-known/openid-configuration`].map(pathOf).concat(
@@ -167,11 +185,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   registerIntrospectionRoute(app, {
     path: pathOf(urls.introspection),
-    introspect: (request) => introspectToken(request, { clients, assertions, clientAuthLimiter, verifyAccessToken: verifyToken }),
+    introspect: (request) => introspectToken(request, { clients, assertions, clientAuthLimiter, requestLimiter: introspectionLimiter, verifyAccessToken: verifyToken }),
   });
   registerRevocationRoute(app, {
     path: pathOf(urls.revocation),
-    revoke: (request) => revokeToken(request, { clients, assertions, clientAuthLimiter, refreshTokens, revoked, grants, verifyAccessToken: verifyToken }),
+    revoke: (request) => revokeToken(request, { clients, assertions, clientAuthLimiter, requestLimiter: revocationLimiter, refreshTokens, revoked, grants, verifyAccessToken: verifyToken }),
   });
   registerAuthorizeRoutes(app, {
     paths: { authorize: pathOf(urls.authorization), login: pathOf(urls.login), consent: pathOf(urls.consent) },

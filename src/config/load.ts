@@ -12,6 +12,9 @@ export class ConfigError extends Error {
 
 type RawObject = Record<string, unknown>;
 
+/** Names the config file to read. */
+const configFileVariable = 'CONFIG_FILE';
+
 /** Environment variables that override the file, for what operators change most. */
 const environmentOverrides: Array<{ name: string; path: string[]; convert?: (value: string) => unknown }> = [
   { name: 'PORT', path: ['http', 'port'] },
@@ -30,6 +33,12 @@ const environmentOverrides: Array<{ name: string; path: string[]; convert?: (val
   { name: 'DPOP_REPLAY_CACHE_MAX_ENTRIES_PER_OWNER', path: ['dpop', 'replayCacheMaxEntriesPerOwner'], convert: Number },
 ];
 
+/**
+ * Every environment variable the loader reads: CONFIG_FILE and the overrides. Deployment files
+ * are checked against it (test/unit/deploy-files.test.ts), so none sets a variable nothing reads.
+ */
+export const environmentVariables: readonly string[] = [configFileVariable, ...environmentOverrides.map(({ name }) => name)];
+
 function setPath(raw: RawObject, path: string[], value: unknown): void {
   let node = raw;
   for (const key of path.slice(0, -1)) {
@@ -43,7 +52,7 @@ export const defaultConfigFile = 'config/default.json';
 
 /** Reads the config file named by CONFIG_FILE (or config/default.json), applies env overrides, validates. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const file = env.CONFIG_FILE || defaultConfigFile;
+  const file = env[configFileVariable] || defaultConfigFile;
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));

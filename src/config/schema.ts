@@ -286,6 +286,33 @@ export const configSchema = z
         maxTrackedKeys: z.number().int().min(100).default(100_000),
       })
       .default({ maxFailuresPerClient: 10, maxFailuresPerAddress: 30, windowSeconds: 60, maxTrackedKeys: 100_000 }),
+    /**
+     * Requests per authenticated client per minute, in fixed windows: past a limit the request is
+     * answered 429 with Retry-After. With the Redis store every instance counts in the same
+     * windows, as do the sign-in and authorization limits (http.loginAttemptsPerMinute,
+     * http.authorizeRequestsPerMinute, per client address) and the clientAuth limits.
+     */
+    rateLimits: z
+      .object({
+        /**
+         * Introspection requests of one client. A resource server that introspects every request
+         * it serves needs one per request: 30 000 a minute is 500 a second, about a tenth of
+         * what one instance answered in the benchmark (README), so one client cannot take it
+         * all; one that verifies the RFC 9068 access tokens itself needs none.
+         */
+        introspectionPerClientPerMinute: z.number().int().min(1).default(30_000),
+        /**
+         * Revocation requests of one client. Each may add a denylist entry that lives until its
+         * token expires: 600 a minute with 10-minute tokens is at most 6 000 entries per client.
+         */
+        revocationPerClientPerMinute: z.number().int().min(1).default(600),
+        /**
+         * Keys (addresses, client_ids) the memory store tracks for these limits and the sign-in
+         * and authorization limits; when full, the oldest windows are dropped first.
+         */
+        memoryMaxTrackedKeys: z.number().int().min(100).default(100_000),
+      })
+      .default({ introspectionPerClientPerMinute: 30_000, revocationPerClientPerMinute: 600, memoryMaxTrackedKeys: 100_000 }),
     clients: z.array(clientSchema).default([]),
     users: usersConfigSchema.default([]),
   })

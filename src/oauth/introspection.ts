@@ -1,6 +1,7 @@
 import type { AccessTokenClaims } from '../tokens/access-token.js';
 import type { ClientAssertionDeps } from './client-assertion.js';
 import type { ClientAuthLimiter } from './client-auth-limiter.js';
+import type { ClientRequestLimiter } from './client-request-limiter.js';
 import { authenticateClient, clientCredentialsFrom } from './client-auth.js';
 import type { ClientRegistry } from './clients.js';
 import { OAuthError } from './errors.js';
@@ -24,10 +25,17 @@ export type IntrospectionResponse =
 
 export async function introspectToken(
   request: { params: Readonly<Record<string, string | undefined>>; authorization: string | undefined; address?: string },
-  deps: { clients: ClientRegistry; assertions: ClientAssertionDeps; clientAuthLimiter?: ClientAuthLimiter; verifyAccessToken: (token: string) => Promise<AccessTokenClaims> },
+  deps: {
+    clients: ClientRegistry;
+    assertions: ClientAssertionDeps;
+    clientAuthLimiter?: ClientAuthLimiter;
+    requestLimiter?: ClientRequestLimiter;
+    verifyAccessToken: (token: string) => Promise<AccessTokenClaims>;
+  },
 ): Promise<IntrospectionResponse> {
   // RFC 7662 §2.1: callers must be authorised, against token scanning.
   const caller = await authenticateClient(clientCredentialsFrom(request.params, request.authorization, request.address), deps);
+  await deps.requestLimiter?.charge(caller.client_id);
   if (!caller.introspection_allowed) {
     throw new OAuthError('unauthorized_client', 'client may not use the introspection endpoint', { reason: 'introspection' });
   }

@@ -3,6 +3,7 @@ import type { AccessTokenClaims } from '../tokens/access-token.js';
 import { refreshTokenFamily } from '../tokens/refresh-token.js';
 import type { ClientAssertionDeps } from './client-assertion.js';
 import type { ClientAuthLimiter } from './client-auth-limiter.js';
+import type { ClientRequestLimiter } from './client-request-limiter.js';
 import { authenticateClient, clientCredentialsFrom } from './client-auth.js';
 import type { ClientRegistry } from './clients.js';
 import { OAuthError } from './errors.js';
@@ -20,6 +21,7 @@ export async function revokeToken(
     clients: ClientRegistry;
     assertions: ClientAssertionDeps;
     clientAuthLimiter?: ClientAuthLimiter;
+    requestLimiter?: ClientRequestLimiter;
     refreshTokens: RefreshTokenStore;
     revoked: RevokedTokens;
     /** Signature and expiry only: an already revoked token verifies as revoked, which is fine here. */
@@ -27,6 +29,7 @@ export async function revokeToken(
   },
 ): Promise<void> {
   const client = await authenticateClient(clientCredentialsFrom(request.params, request.authorization, request.address), deps);
+  await deps.requestLimiter?.charge(client.client_id);
   const token = request.params.token;
   if (!token) throw new OAuthError('invalid_request', 'token is required', { reason: 'token' });
   // The hint only orders the look-ups (§2.1): when it is wrong, the other type is tried; a hint

@@ -9,10 +9,11 @@ import { MemoryGrantStore } from './memory/grant-store.js';
 import { MemoryRefreshTokenStore } from './memory/refresh-token-store.js';
 import { MemoryReplayCache } from './memory/replay-cache.js';
 import { MemoryRevokedTokens } from './memory/revoked-tokens.js';
-import type { Clock, CodeStore, ExpiringStore, GrantStore, RefreshTokenStore, ReplayCache, RevokedTokens } from './ports.js';
+import type { Clock, CodeStore, ExpiringStore, FailureCounter, GrantStore, RefreshTokenStore, ReplayCache, RevokedTokens } from './ports.js';
 import { assertNoEviction, createRedisClient, guarded } from './redis/client.js';
 import { RedisCodeStore } from './redis/code-store.js';
 import { RedisExpiringStore } from './redis/expiring-store.js';
+import { RedisFailureCounter } from './redis/failure-counter.js';
 import { RedisGrantStore } from './redis/grant-store.js';
 import { RedisRefreshTokenStore } from './redis/refresh-token-store.js';
 import { RedisReplayCache } from './redis/replay-cache.js';
@@ -28,6 +29,11 @@ export interface Stores {
   sessions: ExpiringStore<Session>;
   interactions: ExpiringStore<Interaction>;
   consents: ExpiringStore<string[]>;
+  /**
+   * Fixed-window counts every instance shares (Redis): the rate limits and the failed client
+   * authentications. Absent with memory, where each process counts its own, bounded, in app.ts.
+   */
+  sharedCounter?: FailureCounter;
   /** The replay cache forgets on restart (memory): proofs and assertions made before start are refused. */
   replayCacheIsVolatile: boolean;
   /** Throws StoreUnavailableError when the backend cannot answer (for readiness). */
@@ -112,6 +118,7 @@ export async function createStores(
     sessions: new RedisExpiringStore(redis, prefix, 'session'),
     interactions: new RedisExpiringStore(redis, prefix, 'interaction'),
     consents: new RedisExpiringStore(redis, prefix, 'consent'),
+    sharedCounter: new RedisFailureCounter(redis, prefix),
     replayCacheIsVolatile: false,
     ping: async () => {
       await guarded('redis', () => redis.ping());

@@ -179,10 +179,11 @@ export interface FailureWindow {
 }
 
 /**
- * Counts failures per key in fixed windows (failed client authentications). `hit` is the one
- * write and is atomic: it opens a window of `windowMs` at a key's first failure and answers the
- * count (Redis: INCR, then PEXPIRE NX and PTTL, in one script). `peek` only reads, for refusing
- * an attempt before any work; concurrent attempts may overshoot a limit by how many are in flight.
+ * Counts events per key in fixed windows: failed client authentications, and the requests of
+ * the rate limits. `hit` is the one write and is atomic: it opens a window of `windowMs` at a
+ * key's first event and answers the count (Redis: INCR, PTTL and PEXPIRE when the key has no
+ * expiry yet, in one script). `peek` only reads, for refusing an attempt before any work;
+ * concurrent attempts may overshoot a limit by how many are in flight.
  */
 export interface FailureCounter {
   hit(key: string, windowMs: number): Promise<FailureWindow>;

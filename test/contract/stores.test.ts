@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryCodeStore } from '../../src/stores/memory/code-store.js';
 import { MemoryExpiringStore } from '../../src/stores/memory/expiring-store.js';
+import { MemoryFailureCounter } from '../../src/stores/memory/failure-counter.js';
 import { MemoryGrantStore } from '../../src/stores/memory/grant-store.js';
 import { MemoryRefreshTokenStore } from '../../src/stores/memory/refresh-token-store.js';
 import { MemoryReplayCache } from '../../src/stores/memory/replay-cache.js';
@@ -14,6 +15,7 @@ import {
   type Clock,
   type CodeStore,
   type ExpiringStore,
+  type FailureCounter,
   type GrantStore,
   type RefreshTokenFamily,
   type RefreshTokenStore,
@@ -23,6 +25,7 @@ import {
 import { createRedisClient } from '../../src/stores/redis/client.js';
 import { RedisCodeStore } from '../../src/stores/redis/code-store.js';
 import { RedisExpiringStore } from '../../src/stores/redis/expiring-store.js';
+import { RedisFailureCounter } from '../../src/stores/redis/failure-counter.js';
 import { RedisGrantStore } from '../../src/stores/redis/grant-store.js';
 import { RedisRefreshTokenStore } from '../../src/stores/redis/refresh-token-store.js';
 import { RedisReplayCache } from '../../src/stores/redis/replay-cache.js';
@@ -37,6 +40,7 @@ interface Adapters {
   refresh: RefreshTokenStore;
   grants: GrantStore;
   sessions: ExpiringStore<{ sub: string }>;
+  failures: FailureCounter;
 }
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -65,6 +69,7 @@ const factories: Array<[string, () => Adapters]> = [
         refresh: new MemoryRefreshTokenStore(1000, systemClock),
         grants: new MemoryGrantStore(1000, systemClock, revoked),
         sessions: new MemoryExpiringStore('session', 1000, systemClock),
+        failures: new MemoryFailureCounter(1000, systemClock),
       };
     },
   ],
@@ -77,6 +82,7 @@ const factories: Array<[string, () => Adapters]> = [
       refresh: new RedisRefreshTokenStore(redis, prefix, systemClock),
       grants: new RedisGrantStore(redis, prefix, systemClock),
       sessions: new RedisExpiringStore(redis, prefix, 'session'),
+      failures: new RedisFailureCounter(redis, prefix),
     }),
   ],
 ];
@@ -490,6 +496,49 @@ describe.each(factories)('store contract: %s', (name, make) => {
       expect(await stores.sessions.get(key)).toBeUndefined();
     });
   });
+  describe('FailureCounter', () => {
+    it('counts hits in a window opened by the first one; peek reads without counting', async () => {
+      const key = id();
+      expect(await stores.failures.peek(key)).toEqual({ count: 0, resetInMs: 0 });
+      const first = await stores.failures.hit(key, 60_000);
+      expect(first.count).toBe(1);
+      expect(first.resetInMs).toBeGreaterThan(59_000);
+      expect(first.resetInMs).toBeLessThanOrEqual(60_000);
+      expect((await stores.failures.hit(key, 60_000)).count).toBe(2);
+      const peeked = await stores.failures.peek(key);
+      expect(peeked.count).toBe(2);
+      expect(peeked.resetInMs).toBeGreaterThan(0);
+      expect(peeked.resetInMs).toBeLessThanOrEqual(first.resetInMs);
+      expect((await stores.failures.peek(key)).count).toBe(2);
+      expect((await stores.failures.peek(id())).count).toBe(0);
+    });
+
+    it('does not extend a window with later hits, and starts again from one after it ends', async () => {
+      const key = id();
+      await stores.failures.hit(key, 600);
+      await sleep(200);
+      // A hit late in the window keeps its end: a caller at its limit is let in when the window it opened ends.
+      const late = await stores.failures.hit(key, 600);
+      expect(late.count).toBe(2);
+      expect(late.resetInMs).toBeLessThanOrEqual(400);
+      await sleep(late.resetInMs + 50);
+      expect(await stores.failures.peek(key)).toEqual({ count: 0, resetInMs: 0 });
+      expect((await stores.failures.hit(key, 600)).count).toBe(1);
+    });
+
+    it('gives each of many concurrent hits its own count', async () => {
+      const key = id();
+      const windows = await Promise.all(Array.from({ length: 25 }, () => stores.failures.hit(key, 60_000)));
+      expect(windows.map((window) => window.count).sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_, index) => index + 1));
+    });
+
+    it('counts each key apart', async () => {
+      const [first, second] = [id(), id()];
+      await stores.failures.hit(first, 60_000);
+      await stores.failures.hit(first, 60_000);
+      expect((await stores.failures.hit(second, 60_000)).count).toBe(1);
+    });
+  });
 });
 
 describe("RedisReplayCache counts an owner's claims over a sliding window", () => {
@@ -516,6 +565,7 @@ describe('Redis unreachable', () => {
     const replay = new RedisReplayCache(down, prefix);
     // With no offline queue the command fails at once; a hang would hit the test timeout.
     await expect(replay.claim('k', 1000, 'owner')).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(new RedisFailureCounter(down, prefix).hit('k', 1000)).rejects.toBeInstanceOf(StoreUnavailableError);
     down.disconnect();
   });
 });

@@ -97,6 +97,7 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeRou
   // and POST together. One limiter for both routes: a route-level rateLimit config gets its own
   // counter per route (groupId does not share the in-memory store across routes).
   const authorizeLimit = app.rateLimit({
+    groupId: 'authorize',
     max: deps.authorizeRequestsPerMinute,
     timeWindow: 60_000,
     errorResponseBuilder: () =>
