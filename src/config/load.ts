@@ -25,6 +25,12 @@ const environmentOverrides: Array<{ name: string; path: string[]; convert?: (val
   { name: 'STORE', path: ['store', 'type'] },
   { name: 'REDIS_URL', path: ['store', 'redisUrl'] },
   { name: 'DPOP_REQUIRE_NONCE', path: ['dpop', 'requireNonce'], convert: (value) => value === 'true' || value === '1' },
+  { name: 'HEADERS_TIMEOUT_MS', path: ['http', 'headersTimeoutMs'], convert: Number },
+  { name: 'REQUEST_TIMEOUT_MS', path: ['http', 'requestTimeoutMs'], convert: Number },
+  { name: 'KEEP_ALIVE_TIMEOUT_MS', path: ['http', 'keepAliveTimeoutMs'], convert: Number },
+  { name: 'MAX_CONNECTIONS_PER_ADDRESS', path: ['http', 'maxConnectionsPerAddress'], convert: Number },
+  { name: 'MAX_CONNECTIONS', path: ['http', 'maxConnections'], convert: Number },
+  { name: 'SHUTDOWN_DRAIN_MS', path: ['http', 'shutdownDrainMs'], convert: Number },
 ];
 
 function setPath(raw: RawObject, path: string[], value: unknown): void {
