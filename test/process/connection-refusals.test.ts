@@ -101,3 +101,25 @@ describe('connections per client address (http.maxConnectionsPerAddress)', () =>
     for (const connection of [...held, other]) connection.destroy();
   });
 });
+
+describe('connections in all (http.maxConnections)', () => {
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await startServerProcess({ MAX_CONNECTIONS: '3' });
+  });
+  afterAll(() => killServer(server));
+
+  it('closes a connection beyond the total bound at once, from any address, and logs it', async () => {
+    const held = await Promise.all(['127.0.0.1', '127.0.0.2', '127.0.0.3'].map((address) => RawConnection.open(server.port, address)));
+    for (const connection of held) expect((await connection.request(get('/healthz'))).status).toBe(200);
+    const beyond = await RawConnection.open(server.port, '127.0.0.4');
+    beyond.write(`${get('/healthz')}\r\n\r\n`);
+    const close = await beyond.closed;
+    expect(close.error ?? 'ended').toMatch(/^(ended|ECONNRESET)$/);
+    expect(beyond.pending()).toBe('');
+    expect(await waitForLog(server, (line) => line.msg === 'connection limit reached: new connections are closed at once')).toMatchObject({
+      level: 40,
+    });
+    for (const connection of held) connection.destroy();
+  });
+});
