@@ -10,6 +10,7 @@ import { DpopProofVerifier } from './dpop/verify-proof.js';
 import { allowedOrigins, registerCors } from './http/cors.js';
 import { registerErrorHandler } from './http/error-handler.js';
 import { counterRateLimitStore } from './http/rate-limit-store.js';
+import { applyServerLimits, serverLimitOptions } from './http/server-limits.js';
 import { registerAuthorizeRoutes } from './http/routes/authorize.js';
 import { registerLogoutRoute } from './http/routes/logout.js';
 import { registerRevocationRoute } from './http/routes/revoke.js';
@@ -125,8 +126,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: config.http.bodyLimit,
     // The issuer is configured; X-Forwarded-* never shapes a URL here, only the client address.
     trustProxy: config.http.trustProxy,
-    return503OnClosing: true,
+    // Timeouts, the parser's own refusals as OAuth errors, and the drain: src/http/server-limits.ts.
+    ...serverLimitOptions(config.http),
   });
+  applyServerLimits(app, config.http);
   app.addHook('onClose', async () => stores.close());
   await app.register(formBody);
   await app.register(cookie);

@@ -1,28 +1,37 @@
+import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config/load.js';
+import { loadConfig } from './config/load.js';
+import { startupFailureLine } from './startup-failure.js';
 
-/** Process entry: load config, build the app, listen, and stop cleanly on SIGTERM/SIGINT. */
+/** Process entry: load config, build the app, listen, and drain cleanly on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = loadConfig();
   const app = await buildApp({ config });
+  stopOnSignals(app, config.http.shutdownDrainMs);
+  await app.listen({ port: config.http.port, host: config.http.host });
+  app.log.info({ issuer: config.issuer }, 'dpop-oidc is ready');
+}
+
+/**
+ * Stops accepting, lets in-flight requests finish (later ones on open connections get 503,
+ * see src/http/server-limits.ts), and exits 0; exits 1 if the drain outlasts `drainMs`.
+ */
+function stopOnSignals(app: FastifyInstance, drainMs: number): void {
   let closing = false;
   const stop = (signal: string) => {
     if (closing) return;
     closing = true;
-    app.log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 10_000);
+    app.log.info({ signal, drainMs }, 'shutting down');
+    const force = setTimeout(() => {
+      app.log.warn({ drainMs }, 'drain time over: exiting with requests still open');
+      process.exit(1);
+    }, drainMs);
     force.unref();
     app.close().then(
-      () => process.exit(0),
+      () => {
+        app.log.info('stopped');
+        process.exit(0);
+      },
       (error: unknown) => {
         app.log.error({ err: error }, 'error while shutting down');
         process.exit(1);
@@ -31,11 +40,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  await app.listen({ port: config.http.port, host: config.http.host });
-  app.log.info({ issuer: config.issuer }, 'dpop-oidc is ready');
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`dpop-oidc failed to start: ${(error as Error).stack ?? String(error)}\n`);
+  process.stderr.write(`${startupFailureLine(error)}\n`);
   process.exit(1);
 });

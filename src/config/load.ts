@@ -31,6 +31,12 @@ const environmentOverrides: Array<{ name: string; path: string[]; convert?: (val
   { name: 'DPOP_REQUIRE_NONCE', path: ['dpop', 'requireNonce'], convert: (value) => value === 'true' || value === '1' },
   { name: 'DPOP_REPLAY_CACHE_MAX_ENTRIES', path: ['dpop', 'replayCacheMaxEntries'], convert: Number },
   { name: 'DPOP_REPLAY_CACHE_MAX_ENTRIES_PER_OWNER', path: ['dpop', 'replayCacheMaxEntriesPerOwner'], convert: Number },
+  { name: 'HEADERS_TIMEOUT_MS', path: ['http', 'headersTimeoutMs'], convert: Number },
+  { name: 'REQUEST_TIMEOUT_MS', path: ['http', 'requestTimeoutMs'], convert: Number },
+  { name: 'KEEP_ALIVE_TIMEOUT_MS', path: ['http', 'keepAliveTimeoutMs'], convert: Number },
+  { name: 'MAX_CONNECTIONS_PER_ADDRESS', path: ['http', 'maxConnectionsPerAddress'], convert: Number },
+  { name: 'MAX_CONNECTIONS', path: ['http', 'maxConnections'], convert: Number },
+  { name: 'SHUTDOWN_DRAIN_MS', path: ['http', 'shutdownDrainMs'], convert: Number },
 ];
 
 /**

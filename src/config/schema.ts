@@ -137,6 +137,40 @@ export const configSchema = z
         loginAttemptsPerMinute: z.number().int().min(1).default(10),
         /** Authorization requests per client address per minute (each may start a pending sign-in). */
         authorizeRequestsPerMinute: z.number().int().min(1).default(120),
+        /**
+         * Time to receive a request's headers, from its first byte (or from the connection).
+         * A slowloris that never finishes them is answered 408 and closed. 15 s leaves a slow
+         * mobile link time for a few KiB of headers.
+         */
+        headersTimeoutMs: z.number().int().min(100).default(15_000),
+        /** Time to receive a whole request, headers and body (408 and closed after it). A 64 KiB body at 50 kbit/s takes about 10 s. */
+        requestTimeoutMs: z.number().int().min(100).default(30_000),
+        /**
+         * How long an idle kept-alive connection stays open. Longer than a proxy's usual upstream
+         * idle time (nginx, load balancers: 60 s), so the proxy closes first and never reuses a
+         * connection this server is closing.
+         */
+        keepAliveTimeoutMs: z.number().int().min(100).default(72_000),
+        /**
+         * Open connections one client may hold (0: no bound), counted by the socket's peer
+         * address (an IPv6 address by its /64), since that is what holds a descriptor; never by
+         * X-Forwarded-For. Behind a proxy every connection comes from the proxy: raise this
+         * above its upstream connection pool (or set 0) and bound clients at the proxy.
+         * Beyond it a new connection is answered 429 and closed.
+         */
+        maxConnectionsPerAddress: z.number().int().min(0).default(128),
+        /** Open connections in all; beyond it a new connection is closed at once. Keep it below the descriptor limit (ulimit -n). */
+        maxConnections: z.number().int().min(1).default(10_000),
+        /**
+         * On SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway
+         * (with status 1). Below the orchestrator's grace period (Kubernetes: 30 s).
+         */
+        shutdownDrainMs: z.number().int().min(0).default(25_000),
+      })
+      // Node refuses a headers timeout longer than the whole-request timeout.
+      .refine((http) => http.headersTimeoutMs <= http.requestTimeoutMs, {
+        path: ['headersTimeoutMs'],
+        message: 'must not exceed http.requestTimeoutMs',
       })
       .default({
         port: 8080,
@@ -145,6 +179,12 @@ export const configSchema = z
         trustProxy: false,
         loginAttemptsPerMinute: 10,
         authorizeRequestsPerMinute: 120,
+        headersTimeoutMs: 15_000,
+        requestTimeoutMs: 30_000,
+        keepAliveTimeoutMs: 72_000,
+        maxConnectionsPerAddress: 128,
+        maxConnections: 10_000,
+        shutdownDrainMs: 25_000,
       }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /**
