@@ -5,13 +5,13 @@ import { Writable } from 'node:stream';
 import { decodeProtectedHeader } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { parseConfig } from '../../src/config/load.js';
+import { ConfigError, parseConfig } from '../../src/config/load.js';
 import { activateKey, addPublishedKey, retireKey } from '../../src/tokens/key-states.js';
 import { generateSigningJwk } from '../../src/tokens/keys.js';
-import { defaultTestClients, issuer, testClock, testUsers, type TestApp } from '../helpers/app.js';
+import { basicAuth, defaultTestClients, form, issuer, serviceClient, testClock, testUsers, type TestApp } from '../helpers/app.js';
 import { Browser } from '../helpers/browser.js';
 import { codeExchange, signInAndConsent, tokenRequest } from '../helpers/flow.js';
-import { makeProofKey, type ProofKey } from '../helpers/dpop.js';
+import { makeProof, makeProofKey, type ProofKey } from '../helpers/dpop.js';
 
 /**
  * app.reloadKeys() (what SIGHUP calls) on the real app with keys generated into its data
@@ -133,5 +133,64 @@ describe('signing keys reloaded without a restart: ID tokens, discovery and a re
       `the active key ${String(unpublished.kid)} was not published before: whoever cached the JWKS refuses its tokens until they fetch it again (generate, reload, wait, then rotate)`,
       `the key that signed until now (${oldKid}) is gone: the tokens it signed no longer verify`,
     ]);
+  });
+});
+
+describe('the nonce secret from the config rotates on reload: publish the new one, then issue with it', () => {
+  const oldSecret = 'old-nonce-secret-0123456789abcdef-0123456';
+  const newSecret = 'new-nonce-secret-0123456789abcdef-0123456';
+
+  it('dpop.previousNonceSecret first accepts the next secret, then (swapped) the former one; an invalid config is refused and changes nothing', async () => {
+    const clock = testClock(Date.now());
+    const dataDir = mkdtempSync(join(tmpdir(), 'dpop-oidc-nonce-reload-'));
+    const raw = { issuer, logLevel: 'silent', dataDir, clients: defaultTestClients(), users: await testUsers(), dpop: { nonceSecret: oldSecret } };
+    const app = await buildApp({ config: parseConfig(raw), clock });
+    const proofKey = await makeProofKey();
+    const token = async (nonce?: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/oidc/token',
+        headers: {
+          ...form,
+          authorization: basicAuth('nonce-client', serviceClient.secret),
+          dpop: await makeProof(proofKey, { htu: `${issuer}/token`, iat: clock() / 1000, ...(nonce ? { nonce } : {}) }),
+        },
+        payload: 'grant_type=client_credentials',
+      });
+    const withSecrets = (dpop: Record<string, string>) => () => parseConfig({ ...raw, dpop });
+    try {
+      const challenge = await token();
+      expect(challenge.statusCode).toBe(400);
+      const oldNonce = String(challenge.headers['dpop-nonce']);
+
+      // Step 1: every instance accepts the new secret, all still issue with the old one.
+      await expect(app.reloadKeys(withSecrets({ nonceSecret: oldSecret, previousNonceSecret: newSecret }))).resolves.toBe(true);
+      const step1 = await token(oldNonce);
+      expect(step1.statusCode).toBe(200);
+      expect(step1.headers['dpop-nonce']).toBe(oldNonce);
+
+      // Step 2: issue with the new secret; the old one's nonces still pass.
+      await expect(app.reloadKeys(withSecrets({ nonceSecret: newSecret, previousNonceSecret: oldSecret }))).resolves.toBe(true);
+      const step2 = await token(oldNonce);
+      expect(step2.statusCode).toBe(200);
+      const newNonce = String(step2.headers['dpop-nonce']);
+      expect(newNonce).not.toBe(oldNonce);
+
+      await expect(
+        app.reloadKeys(() => {
+          throw new ConfigError('invalid configuration in /config.json:\n  - dpop.nonceSecret: Too small');
+        }),
+      ).resolves.toBe(false);
+      expect((await token(oldNonce)).statusCode).toBe(200);
+
+      // Step 3: the old secret is gone.
+      await expect(app.reloadKeys(withSecrets({ nonceSecret: newSecret }))).resolves.toBe(true);
+      const refused = await token(oldNonce);
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json()).toMatchObject({ error: 'use_dpop_nonce', error_description: 'DPoP proof nonce is invalid or stale' });
+      expect((await token(newNonce)).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
   });
 });
