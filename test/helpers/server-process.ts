@@ -8,6 +8,8 @@ export interface ServerProcess {
   stderr: () => string;
   /** Sends SIGHUP and waits for the reload's log line (taken or refused), which it returns. */
   reload: () => Promise<Record<string, unknown>>;
+  /** Waits (up to 20 s) until `count` log lines match: pino writes them after the response. */
+  logged: (match: (line: Record<string, unknown>) => boolean, count: number) => Promise<Array<Record<string, unknown>>>;
 }
 
 const reloadMessages = new Set(['reloaded the signing keys and nonce secrets', 'reload refused: the signing keys and nonce secrets in use are kept']);
@@ -37,6 +39,14 @@ export async function startServerProcess(env: Record<string, string>, baseUrl: s
     exited,
     logLines,
     stderr: () => stderr,
+    logged: async (match, count) => {
+      for (let attempt = 0; attempt < 400; attempt++) {
+        const lines = logLines().filter(match);
+        if (lines.length >= count) return lines;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return logLines().filter(match);
+    },
     reload: async () => {
       const before = reloads().length;
       child.kill('SIGHUP');

@@ -209,7 +209,7 @@ describe('signing-key rotation on SIGHUP, on a real process (docs/operations.md)
     expect(refused.status).toBe(400);
     expect(await refused.json()).toMatchObject({ error: 'use_dpop_nonce', error_description: 'DPoP proof nonce is invalid or stale' });
     expect(refused.headers.get('dpop-nonce')).toMatch(/^[0-9a-z]+\.[A-Za-z0-9_-]{43}$/);
-    const refusals = server.logLines().filter((line) => (line.oauthError as { reason?: string } | undefined)?.reason === 'nonce');
+    const refusals = await server.logged((line) => (line.oauthError as { reason?: string } | undefined)?.reason === 'nonce', 2);
     expect(refusals.map((line) => line.msg)).toEqual([
       'use_dpop_nonce: Authorization server requires nonce in DPoP proof',
       'use_dpop_nonce: DPoP proof nonce is invalid or stale',
