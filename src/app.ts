@@ -4,7 +4,7 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
 import { normalizeHtu } from './dpop/htu.js';
-import { loadNonceSecret } from './dpop/nonce-secret.js';
+import { loadNonceSecrets } from './dpop/nonce-secret.js';
 import { DpopNonces } from './dpop/nonce.js';
 import { DpopProofVerifier } from './dpop/verify-proof.js';
 import { allowedOrigins, registerCors } from './http/cors.js';
@@ -40,15 +40,23 @@ import { MemoryFailureCounter } from './stores/memory/failure-counter.js';
 import { systemClock, type Clock } from './stores/ports.js';
 import { issueAccessToken, verifyAccessToken, type AccessTokenGrant } from './tokens/access-token.js';
 import { issueIdToken } from './tokens/id-token.js';
-import { loadSigningKeys, type SigningKeys } from './tokens/keys.js';
+import { KeyRing, loadSigningKeys, type SigningKeys } from './tokens/keys.js';
+import { keyReloader, type ReloadKeys } from './reload-keys.js';
 import { StaticUserDirectory } from './users/directory.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Re-reads the signing keys and nonce secrets without a restart (SIGHUP); a bad file keeps the old ones. */
+    reloadKeys: ReloadKeys;
+  }
+}
 
 export interface AppOptions {
   config: Config;
   clock?: Clock;
-  /** Signing keys; loaded from config (jwksFile or dataDir) when absent. */
+  /** Signing keys, fixed; loaded from config (jwksFile or dataDir), and reloadable, when absent. */
   signingKeys?: SigningKeys;
-  /** Nonce MAC secret; from config or dataDir when absent. */
+  /** Nonce MAC secret, fixed; from config or dataDir, and reloadable, when absent. */
   nonceSecret?: Buffer;
   /** Stores; built from config.store when absent. */
   stores?: Stores;
@@ -60,10 +68,13 @@ export interface AppOptions {
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
-  const keys =
-    options.signingKeys ??
-    (await loadSigningKeys({ jwksFile: config.keys.jwksFile, dataDir: config.dataDir, algorithm: config.keys.algorithm }));
-  const nonceSecret = options.nonceSecret ?? loadNonceSecret({ nonceSecret: config.dpop.nonceSecret, dataDir: config.dataDir });
+  // One holder for the key set: signing, verification, JWKS and metadata read it per request.
+  const keys = new KeyRing(
+    options.signingKeys ?? (await loadSigningKeys({ jwksFile: config.keys.jwksFile, dataDir: config.dataDir, algorithm: config.keys.algorithm })),
+  );
+  const nonceSecrets = options.nonceSecret
+    ? { current: options.nonceSecret }
+    : loadNonceSecrets({ nonceSecret: config.dpop.nonceSecret, previousNonceSecret: config.dpop.previousNonceSecret, dataDir: config.dataDir });
 
   const issuer = config.issuer;
   const issuerPath = new URL(issuer).pathname.replace(/\/$/, '');
@@ -76,7 +87,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const users = new StaticUserDirectory(config.users);
   // A replay cache in memory starts empty: what it saw before a restart is refused by age instead.
   const notBeforeMs = stores.replayCacheIsVolatile ? clock() : undefined;
-  const nonces = new DpopNonces(nonceSecret, config.dpop.nonceStepSeconds, clock);
+  const nonces = new DpopNonces(nonceSecrets, config.dpop.nonceStepSeconds, clock);
   const verifier = new DpopProofVerifier(
     {
       algorithms: config.dpop.algs,
@@ -131,6 +142,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   applyServerLimits(app, config.http);
   app.addHook('onClose', async () => stores.close());
+  app.decorate(
+    'reloadKeys',
+    keyReloader({ config, ring: options.signingKeys ? undefined : keys, nonces: options.nonceSecret ? undefined : nonces, log: app.log }),
+  );
   await app.register(formBody);
   await app.register(cookie);
   await app.register(rateLimit, {
@@ -151,11 +166,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   registerHealthRoute(app, { ping: () => stores.ping() });
+  let metadata: { keys: SigningKeys; value: Record<string, unknown> } | undefined;
   registerDiscoveryRoutes(app, {
     issuerPath,
-    metadata: providerMetadata(config, urls, [keys.current.alg]),
+    metadata: () => {
+      const current = keys.snapshot;
+      if (metadata?.keys !== current) metadata = { keys: current, value: providerMetadata(config, urls, current.algorithms) };
+      return metadata.value;
+    },
   });
-  registerJwksRoute(app, { path: pathOf(urls.jwks), jwks: keys.publicJwks });
+  registerJwksRoute(app, { path: pathOf(urls.jwks), jwks: () => keys.publicJwks });
 
   const tokenDeps = {
     clients,

@@ -8,6 +8,9 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const app = await buildApp({ config });
   stopOnSignals(app, config.http.shutdownDrainMs);
+  // Key and nonce-secret rotation without a restart (docs/operations.md): re-reads the config
+  // file and the key files; one that does not load keeps the keys in use and logs an error.
+  process.on('SIGHUP', () => void app.reloadKeys(() => loadConfig()));
   await app.listen({ port: config.http.port, host: config.http.host });
   app.log.info({ issuer: config.issuer }, 'dpop-oidc is ready');
 }

@@ -24,6 +24,7 @@ const environmentOverrides: Array<{ name: string; path: string[]; convert?: (val
   { name: 'DATA_DIR', path: ['dataDir'] },
   { name: 'JWKS_FILE', path: ['keys', 'jwksFile'] },
   { name: 'DPOP_NONCE_SECRET', path: ['dpop', 'nonceSecret'] },
+  { name: 'DPOP_PREVIOUS_NONCE_SECRET', path: ['dpop', 'previousNonceSecret'] },
   { name: 'TRUST_PROXY', path: ['http', 'trustProxy'], convert: (value) => (value === 'true' ? true : value === 'false' ? false : value) },
   { name: 'STORE', path: ['store', 'type'] },
   { name: 'REDIS_URL', path: ['store', 'redisUrl'] },

@@ -17,6 +17,9 @@ const issuerUrl = z
   // One canonical form: no trailing slash, so `${issuer}/token` is the endpoint URL.
   .transform((value) => value.replace(/\/+$/, ''));
 
+/** Algorithms of a generated signing key (the server and `npm run keys -- generate --alg`). */
+export const signingKeyAlgorithms = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA'] as const;
+
 export const dpopAlgorithms = ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'EdDSA', 'Ed25519'] as const;
 
 const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -194,10 +197,15 @@ export const configSchema = z
     dataDir: z.string().default('./data'),
     keys: z
       .object({
-        /** A JWK set file with private signing keys (each with kid and alg). Without it, keys are generated once into dataDir. */
+        /**
+         * A JWK set file with private signing keys (each with kid and alg; `"state": "active"` on
+         * the one that signs, `"published"` on the others, or no states: the first signs). Without
+         * it, keys are generated once into dataDir/signing-keys.json. Both are reloaded on SIGHUP
+         * and edited by `npm run keys` (docs/operations.md).
+         */
         jwksFile: z.string().optional(),
         /** Algorithm of a generated key. */
-        algorithm: z.enum(['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA']).default('ES256'),
+        algorithm: z.enum(signingKeyAlgorithms).default('ES256'),
       })
       .default({ algorithm: 'ES256' }),
     accessToken: z
@@ -221,6 +229,11 @@ export const configSchema = z
         requireNonce: z.boolean().default(false),
         /** Secret for the stateless nonce MAC; every instance must share it. Generated into dataDir when absent. */
         nonceSecret: z.string().min(32).optional(),
+        /**
+         * A second secret whose nonces are accepted but never issued: the one before a rotation,
+         * or the next one while it reaches every instance (docs/operations.md). Needs nonceSecret.
+         */
+        previousNonceSecret: z.string().min(32).optional(),
         /** A nonce is valid for the current and the previous step of this length. */
         nonceStepSeconds: z.number().int().min(10).max(3600).default(60),
         /**

@@ -11,19 +11,36 @@ import { constantTimeEqual } from '../lib/constant-time.js';
  */
 export type NoncePurpose = 'token' | 'resource';
 
+/**
+ * The MAC secrets: `current` makes and verifies nonces; `previous`, when set, only verifies.
+ * After a rotation, nonces made with the secret before (by this instance in its last steps,
+ * or by an instance not yet reloaded) are still accepted: one rotation back, no further.
+ */
+export interface NonceSecrets {
+  current: Buffer;
+  previous?: Buffer | undefined;
+}
+
 export class DpopNonces {
   private readonly stepMs: number;
+  private secrets: NonceSecrets;
 
   constructor(
-    private readonly secret: Buffer,
+    secrets: Buffer | NonceSecrets,
     stepSeconds: number,
     private readonly clock: Clock,
   ) {
+    this.secrets = Buffer.isBuffer(secrets) ? { current: secrets } : secrets;
     this.stepMs = stepSeconds * 1000;
   }
 
+  /** Takes reloaded secrets (SIGHUP); the next nonce issued uses the new current one. */
+  useSecrets(secrets: NonceSecrets): void {
+    this.secrets = secrets;
+  }
+
   issue(purpose: NoncePurpose, jkt: string): string {
-    return this.nonceFor(purpose, Math.floor(this.clock() / this.stepMs), jkt);
+    return this.nonceFor(purpose, Math.floor(this.clock() / this.stepMs), jkt, this.secrets.current);
   }
 
   /**
@@ -40,14 +57,12 @@ export class DpopNonces {
     const step = Number.parseInt(stepText, 36);
     const current = Math.floor(this.clock() / this.stepMs);
     if (step !== current && step !== current - 1) return false;
-    return constantTimeEqual(nonce, this.nonceFor(purpose, step, jkt));
+    const { current: secret, previous } = this.secrets;
+    if (constantTimeEqual(nonce, this.nonceFor(purpose, step, jkt, secret))) return true;
+    return previous !== undefined && constantTimeEqual(nonce, this.nonceFor(purpose, step, jkt, previous));
   }
 
-  private nonceFor(purpose: NoncePurpose, step: number, jkt: string): string {
-    return `${step.toString(36)}.${this.mac(purpose, step, jkt).toString('base64url')}`;
-  }
-
-  private mac(purpose: NoncePurpose, step: number, jkt: string): Buffer {
-    return createHmac('sha256', this.secret).update(`${purpose}\n${step}\n${jkt}`).digest();
+  private nonceFor(purpose: NoncePurpose, step: number, jkt: string, secret: Buffer): string {
+    return `${step.toString(36)}.${createHmac('sha256', secret).update(`${purpose}\n${step}\n${jkt}`).digest().toString('base64url')}`;
   }
 }

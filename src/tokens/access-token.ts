@@ -65,6 +65,7 @@ export async function issueAccessToken(
   };
   if (grant.authTime !== undefined) claims.auth_time = grant.authTime;
   if (grant.jkt) claims.cnf = { jkt: grant.jkt };
+  // The active key is read here, per token: after a reload (SIGHUP) the next token has the new kid.
   const token = signCompactJws({ typ: 'at+jwt' }, claims as unknown as Record<string, unknown>, keys.current);
   return { token, claims, tokenType: grant.jkt ? 'DPoP' : 'Bearer', expiresIn: settings.ttlSeconds };
 }
@@ -85,6 +86,7 @@ export async function verifyAccessToken(
   }
   let payload: JWTPayload;
   try {
+    // The key set is read per token, not captured: a published key verifies until it is retired.
     ({ payload } = await jwtVerify(
       token,
       (header) => {

@@ -25,7 +25,8 @@ export async function issueIdToken(
   input: IdTokenInput,
   deps: { keys: SigningKeys; issuer: string; ttlSeconds: number; clock: Clock },
 ): Promise<string> {
-  const { keys } = deps;
+  // One read of the active key: at_hash and the signature agree even across a key reload.
+  const key = deps.keys.current;
   const iat = Math.floor(deps.clock() / 1000);
   const claims = {
     ...input.claims,
@@ -36,8 +37,8 @@ export async function issueIdToken(
     iat,
     exp: iat + deps.ttlSeconds,
     auth_time: input.authTime,
-    at_hash: halfHash(input.accessToken, keys.current.alg),
+    at_hash: halfHash(input.accessToken, key.alg),
     ...(input.nonce !== undefined ? { nonce: input.nonce } : {}),
   };
-  return signCompactJws({ typ: 'JWT' }, claims, keys.current);
+  return signCompactJws({ typ: 'JWT' }, claims, key);
 }

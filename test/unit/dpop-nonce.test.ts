@@ -160,3 +160,41 @@ describe('nonce syntax is 1*NQCHAR (RFC 9449 §8.1)', () => {
     expect('!#[]~').toMatch(nqchars);
   });
 });
+
+describe('nonce secret rotation: the previous secret is accepted, one rotation back', () => {
+  const oldSecret = Buffer.from('old-nonce-secret-0123456789abcdef-0123456');
+  const newSecret = Buffer.from('new-nonce-secret-0123456789abcdef-0123456');
+  const newerSecret = Buffer.from('newer-nonce-secret-0123456789abcdef-01234');
+
+  it('accepts a nonce made with the previous secret, and issues with the current one only', () => {
+    const clock = testClock(Date.UTC(2026, 10, 29, 12, 0, 0));
+    const before = new DpopNonces(oldSecret, 60, clock);
+    const nonce = before.issue('token', jkt);
+    before.useSecrets({ current: newSecret, previous: oldSecret });
+    expect(before.verify('token', jkt, nonce)).toBe(true);
+    const fresh = before.issue('token', jkt);
+    expect(fresh).not.toBe(nonce);
+    expect(new DpopNonces(newSecret, 60, clock).verify('token', jkt, fresh)).toBe(true);
+    expect(new DpopNonces(oldSecret, 60, clock).verify('token', jkt, fresh)).toBe(false);
+  });
+
+  it('refuses a nonce of the secret two rotations back, and one whose step has passed even with the previous secret', () => {
+    const clock = testClock(Date.UTC(2026, 10, 29, 12, 0, 0));
+    const nonces = new DpopNonces(oldSecret, 60, clock);
+    const nonce = nonces.issue('token', jkt);
+    nonces.useSecrets({ current: newerSecret, previous: newSecret });
+    expect(nonces.verify('token', jkt, nonce)).toBe(false);
+    nonces.useSecrets({ current: newSecret, previous: oldSecret });
+    clock.advance(2 * stepMs);
+    expect(nonces.verify('token', jkt, nonce)).toBe(false);
+  });
+
+  it('the previous secret keeps the purpose and key binding (§9): a token nonce is no resource nonce', () => {
+    const clock = testClock();
+    const nonces = new DpopNonces(oldSecret, 60, clock);
+    const nonce = nonces.issue('token', jkt);
+    nonces.useSecrets({ current: newSecret, previous: oldSecret });
+    expect(nonces.verify('resource', jkt, nonce)).toBe(false);
+    expect(nonces.verify('token', otherJkt, nonce)).toBe(false);
+  });
+});
