@@ -30,8 +30,10 @@ describe('the README states the schema defaults of the bounds', () => {
 
   for (const row of rows) {
     it(`${row.key}: ${row.stated}`, () => {
-      const [, digits, unit] = /^(\d{1,3}(?: \d{3})*) ?(KiB|MiB)?/.exec(row.stated)!;
-      const stated = Number(digits!.replace(/ /g, '')) * (unit === 'KiB' ? 1024 : unit === 'MiB' ? 1024 * 1024 : 1);
+      const [, digits, unit] = /^(\d{1,3}(?: \d{3})*) ?(KiB|MiB|s\b)?/.exec(row.stated)!;
+      // A key in milliseconds may be stated in seconds.
+      const scale = unit === 'KiB' ? 1024 : unit === 'MiB' ? 1024 * 1024 : unit === 's' && row.key.endsWith('Ms') ? 1000 : 1;
+      const stated = Number(digits!.replace(/ /g, '')) * scale;
       expect(valueAt(defaults, row.key)).toBe(stated);
     });
   }
