@@ -19,6 +19,10 @@ import { registerJwksRoute } from './http/routes/jwks.js';
 import { registerProfileRoute } from './http/routes/profile.js';
 import { registerTokenRoute } from './http/routes/token.js';
 import { loggerOptions } from './logger.js';
+import { instrumentStores } from './observability/instrument-stores.js';
+import { AppMetrics } from './observability/metrics.js';
+import { registerObservability } from './observability/register.js';
+import { requestLogOptions } from './observability/request-log.js';
 import { StaticClientRegistry } from './oauth/clients.js';
 import { endpointUrls, providerMetadata } from './oauth/metadata.js';
 import { ClientAuthLimiter } from './oauth/client-auth-limiter.js';
@@ -34,6 +38,7 @@ import { authorizeResourceRequest } from './oauth/protected-resource.js';
 import { handleTokenRequest } from './oauth/token-endpoint.js';
 import { createStores, replayCacheLimits, type Stores } from './stores/create-stores.js';
 import { MemoryFailureCounter } from './stores/memory/failure-counter.js';
+import { MemoryReplayCache } from './stores/memory/replay-cache.js';
 import { systemClock, type Clock } from './stores/ports.js';
 import { issueAccessToken, verifyAccessToken, type AccessTokenGrant } from './tokens/access-token.js';
 import { issueIdToken } from './tokens/id-token.js';
@@ -68,7 +73,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const pathOf = (url: string) => new URL(url).pathname;
 
   const clients = new StaticClientRegistry(config.clients);
-  const stores = options.stores ?? (await createStores(config.store, replayCacheLimits(config.dpop), clock, { dataDir: config.dataDir }));
+  const createdStores = options.stores ?? (await createStores(config.store, replayCacheLimits(config.dpop), clock, { dataDir: config.dataDir }));
+  // Metrics (docs/metrics.md): every store call timed; counts from the request line's hook below.
+  const metrics = config.metrics.enabled
+    ? new AppMetrics({
+        signingKeys: keys,
+        replayCacheEntries: createdStores.replayCache instanceof MemoryReplayCache ? () => (createdStores.replayCache as MemoryReplayCache).size : undefined,
+        replayCacheCapacity: createdStores.replayCache instanceof MemoryReplayCache ? config.dpop.replayCacheMaxEntries : undefined,
+        tokenRoute: pathOf(urls.token),
+      })
+    : undefined;
+  const stores = metrics ? instrumentStores(createdStores, metrics) : createdStores;
   const { replayCache, revoked, codes, grants, refreshTokens, sessions, interactions, consents } = stores;
   const users = new StaticUserDirectory(config.users);
   // A replay cache in memory starts empty: what it saw before a restart is refused by age instead.
@@ -83,7 +98,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       keyCacheMaxEntries: config.dpop.keyCacheMaxEntries,
       notBeforeMs,
     },
-    { replayCache, nonces, clock },
+    { replayCache, nonces, clock, observeProofSkew: metrics?.observeProofSkew },
   );
   const accessTokenSettings = {
     issuer,
@@ -114,12 +129,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // The issuer is configured; X-Forwarded-* never shapes a URL here, only the client address.
     trustProxy: config.http.trustProxy,
     return503OnClosing: true,
+    ...requestLogOptions(),
   });
   app.addHook('onClose', async () => stores.close());
   await app.register(formBody);
   await app.register(cookie);
   await app.register(rateLimit, { global: false });
   registerErrorHandler(app, { realm: issuer, dpopAlgorithms: config.dpop.algs });
+  registerObservability(app, { metrics, config: config.metrics, loginRoute: pathOf(urls.login) });
   await registerCors(app, {
     paths: [urls.token, urls.profile, urls.revocation, urls.jwks, `${issuer}/.well-known/openid-configuration`].map(pathOf).concat(
       `/.well-known/oauth-authorization-server${issuerPath}`,

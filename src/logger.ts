@@ -8,9 +8,10 @@ import { boundForLog } from './lib/bounded.js';
 const maxLoggedPathLength = 128;
 
 /**
- * pino options: JSON lines, requests logged by method and bounded path only (no query: the
- * query of /authorize carries client input and /logout an ID token; no headers), and
- * credentials redacted wherever they might still appear.
+ * pino options: JSON lines, and credentials redacted wherever they might still appear. Requests
+ * are logged once, when they complete, by route template or bounded path, never by query (the
+ * query of /authorize carries client input and /logout an ID token) nor headers
+ * (src/observability/request-log.ts). A `req` logged anyway is cut to the same.
  */
 export function loggerOptions(level: string): PinoLoggerOptions {
   return {

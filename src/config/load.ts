@@ -28,6 +28,9 @@ const environmentOverrides: Array<{ name: string; path: string[]; convert?: (val
   { name: 'DPOP_REQUIRE_NONCE', path: ['dpop', 'requireNonce'], convert: (value) => value === 'true' || value === '1' },
   { name: 'DPOP_REPLAY_CACHE_MAX_ENTRIES', path: ['dpop', 'replayCacheMaxEntries'], convert: Number },
   { name: 'DPOP_REPLAY_CACHE_MAX_ENTRIES_PER_OWNER', path: ['dpop', 'replayCacheMaxEntriesPerOwner'], convert: Number },
+  { name: 'METRICS_ENABLED', path: ['metrics', 'enabled'], convert: (value) => value === 'true' || value === '1' },
+  { name: 'METRICS_PORT', path: ['metrics', 'port'] },
+  { name: 'METRICS_HOST', path: ['metrics', 'host'] },
 ];
 
 function setPath(raw: RawObject, path: string[], value: unknown): void {
