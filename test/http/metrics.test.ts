@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth, form, issuer, makeTestApp, resourceServer, serviceClient, spaOrigin, storesFailingOnce, webClient, webRedirect, type TestApp } from '../helpers/app.js';
@@ -7,7 +9,6 @@ import { profileRequest, refreshRequest, spaTokens, webCode } from '../helpers/e
 import { codeExchange, signInAndConsent, tokenRequest } from '../helpers/flow.js';
 import { moved, scrape, type Scrape } from '../helpers/metrics.js';
 import { freePort } from '../helpers/net.js';
-import { createServer } from 'node:net';
 
 /**
  * /metrics: Prometheus text from one registry per app. Each test scrapes before and after one
@@ -444,5 +445,34 @@ describe('/metrics on a port of its own (metrics.port)', () => {
       await t.app.close().catch(() => undefined);
       await new Promise((resolve) => taken.close(resolve));
     }
+  });
+});
+
+describe('docs/metrics.md and docs/grafana-dashboard.json', () => {
+  let names: string[];
+  beforeAll(async () => {
+    const t = await makeTestApp();
+    try {
+      const body = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+      names = [...body.matchAll(/^# TYPE (\S+) /gm)].map((match) => match[1]!);
+    } finally {
+      await t.app.close();
+    }
+  });
+
+  it('lists every metric the provider exposes', () => {
+    const documented = readFileSync('docs/metrics.md', 'utf8');
+    const provider = names.filter((name) => name.startsWith('dpop_oidc_'));
+    expect(provider.length).toBeGreaterThanOrEqual(16);
+    for (const name of provider) expect(documented, name).toContain(`\`${name}\``);
+  });
+
+  it('queries only metrics that are exposed', () => {
+    const dashboard = JSON.parse(readFileSync('docs/grafana-dashboard.json', 'utf8')) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
+    const queried = new Set(
+      dashboard.panels.flatMap((panel) => panel.targets ?? []).flatMap((target) => [...target.expr.matchAll(/\b((?:dpop_oidc|process|nodejs)_[a-z0-9_]+)/g)].map((match) => match[1]!)),
+    );
+    expect(queried.size).toBeGreaterThanOrEqual(15);
+    for (const name of queried) expect(names, name).toContain(name.replace(/_(bucket|sum|count)$/, ''));
   });
 });
