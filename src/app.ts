@@ -75,11 +75,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const clients = new StaticClientRegistry(config.clients);
   const createdStores = options.stores ?? (await createStores(config.store, replayCacheLimits(config.dpop), clock, { dataDir: config.dataDir }));
   // Metrics (docs/metrics.md): every store call timed; counts from the request line's hook below.
+  const memoryReplayCache = createdStores.replayCache instanceof MemoryReplayCache ? createdStores.replayCache : undefined;
   const metrics = config.metrics.enabled
     ? new AppMetrics({
         signingKeys: keys,
-        replayCacheEntries: createdStores.replayCache instanceof MemoryReplayCache ? () => (createdStores.replayCache as MemoryReplayCache).size : undefined,
-        replayCacheCapacity: createdStores.replayCache instanceof MemoryReplayCache ? config.dpop.replayCacheMaxEntries : undefined,
+        replayCacheEntries: memoryReplayCache && (() => memoryReplayCache.size),
+        replayCacheCapacity: memoryReplayCache && config.dpop.replayCacheMaxEntries,
         tokenRoute: pathOf(urls.token),
       })
     : undefined;
