@@ -21,6 +21,10 @@ import { registerJwksRoute } from './http/routes/jwks.js';
 import { registerProfileRoute } from './http/routes/profile.js';
 import { registerTokenRoute } from './http/routes/token.js';
 import { loggerOptions } from './logger.js';
+import { instrumentStores } from './observability/instrument-stores.js';
+import { AppMetrics } from './observability/metrics.js';
+import { registerObservability } from './observability/register.js';
+import { requestLogOptions } from './observability/request-log.js';
 import { StaticClientRegistry } from './oauth/clients.js';
 import { endpointUrls, providerMetadata } from './oauth/metadata.js';
 import { addressBlock, ClientAuthLimiter } from './oauth/client-auth-limiter.js';
@@ -37,6 +41,7 @@ import { authorizeResourceRequest } from './oauth/protected-resource.js';
 import { handleTokenRequest } from './oauth/token-endpoint.js';
 import { createStores, replayCacheLimits, type Stores } from './stores/create-stores.js';
 import { MemoryFailureCounter } from './stores/memory/failure-counter.js';
+import { MemoryReplayCache } from './stores/memory/replay-cache.js';
 import { systemClock, type Clock } from './stores/ports.js';
 import { issueAccessToken, verifyAccessToken, type AccessTokenGrant } from './tokens/access-token.js';
 import { issueIdToken } from './tokens/id-token.js';
@@ -82,7 +87,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const pathOf = (url: string) => new URL(url).pathname;
 
   const clients = new StaticClientRegistry(config.clients);
-  const stores = options.stores ?? (await createStores(config.store, replayCacheLimits(config.dpop), clock, { dataDir: config.dataDir }));
+  const createdStores = options.stores ?? (await createStores(config.store, replayCacheLimits(config.dpop), clock, { dataDir: config.dataDir }));
+  // Metrics (docs/metrics.md): every store call timed; counts from the request line's hook below.
+  const memoryReplayCache = createdStores.replayCache instanceof MemoryReplayCache ? createdStores.replayCache : undefined;
+  const metrics = config.metrics.enabled
+    ? new AppMetrics({
+        signingKeys: keys,
+        replayCacheEntries: memoryReplayCache && (() => memoryReplayCache.size),
+        replayCacheCapacity: memoryReplayCache && config.dpop.replayCacheMaxEntries,
+        tokenRoute: pathOf(urls.token),
+      })
+    : undefined;
+  const stores = metrics ? instrumentStores(createdStores, metrics) : createdStores;
   const { replayCache, revoked, codes, grants, refreshTokens, sessions, interactions, consents } = stores;
   const users = new StaticUserDirectory(config.users);
   // A replay cache in memory starts empty: what it saw before a restart is refused by age instead.
@@ -97,7 +113,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       keyCacheMaxEntries: config.dpop.keyCacheMaxEntries,
       notBeforeMs,
     },
-    { replayCache, nonces, clock },
+    { replayCache, nonces, clock, observeProofSkew: metrics?.observeProofSkew },
   );
   const accessTokenSettings = {
     issuer,
@@ -139,6 +155,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     trustProxy: config.http.trustProxy,
     // Timeouts, the parser's own refusals as OAuth errors, and the drain: src/http/server-limits.ts.
     ...serverLimitOptions(config.http),
+    ...requestLogOptions(),
   });
   applyServerLimits(app, config.http);
   app.addHook('onClose', async () => stores.close());
@@ -158,6 +175,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     skipOnError: false,
   });
   registerErrorHandler(app, { realm: issuer, dpopAlgorithms: config.dpop.algs });
+  registerObservability(app, { metrics, config: config.metrics, loginRoute: pathOf(urls.login) });
   await registerCors(app, {
     paths: [urls.token, urls.profile, urls.revocation, urls.jwks, `${issuer}/.well-known/openid-configuration`].map(pathOf).concat(
       `/.well-known/oauth-authorization-server${issuerPath}`,

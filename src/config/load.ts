@@ -38,6 +38,9 @@ const environmentOverrides: Array<{ name: string; path: string[]; convert?: (val
   { name: 'MAX_CONNECTIONS_PER_ADDRESS', path: ['http', 'maxConnectionsPerAddress'], convert: Number },
   { name: 'MAX_CONNECTIONS', path: ['http', 'maxConnections'], convert: Number },
   { name: 'SHUTDOWN_DRAIN_MS', path: ['http', 'shutdownDrainMs'], convert: Number },
+  { name: 'METRICS_ENABLED', path: ['metrics', 'enabled'], convert: (value) => value === 'true' || value === '1' },
+  { name: 'METRICS_PORT', path: ['metrics', 'port'] },
+  { name: 'METRICS_HOST', path: ['metrics', 'host'] },
 ];
 
 /**

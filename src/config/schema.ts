@@ -366,6 +366,20 @@ export const configSchema = z
         memoryMaxTrackedKeys: z.number().int().min(100).default(100_000),
       })
       .default({ introspectionPerClientPerMinute: 30_000, revocationPerClientPerMinute: 600, memoryMaxTrackedKeys: 100_000 }),
+    /**
+     * Prometheus metrics (docs/metrics.md). On the main port at /metrics unless `port` is set:
+     * then /metrics is served only by a listener of its own on host:port, for an address that
+     * only the scraper reaches.
+     */
+    metrics: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** A port of its own for /metrics; without it, /metrics is on the main port. */
+        port: z.coerce.number().int().min(1).max(65535).optional(),
+        /** Address of that listener; loopback unless told otherwise. */
+        host: z.string().default('127.0.0.1'),
+      })
+      .default({ enabled: true, host: '127.0.0.1' }),
     clients: z.array(clientSchema).default([]),
     users: usersConfigSchema.default([]),
   })

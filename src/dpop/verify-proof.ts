@@ -30,6 +30,8 @@ export interface DpopVerifierDeps {
   replayCache: ReplayCache;
   nonces: DpopNonces;
   clock: Clock;
+  /** Told `iat` minus server time (seconds) of every proof accepted, so that operators see clients whose clocks are off. */
+  observeProofSkew?: ((seconds: number) => void) | undefined;
 }
 
 export interface DpopProofRequest {
@@ -206,12 +208,14 @@ export class DpopProofVerifier {
     // Rounded up, with a millisecond to spare, so that float error in a fractional iat cannot shorten it.
     const replayKey = createHash('sha256').update(proof.jkt).update('\n').update(proof.jti).digest('base64url');
     const acceptableUntilMs = (proof.iat + this.settings.maxAgeSeconds) * 1000;
-    const ttlMs = Math.ceil(acceptableUntilMs) + 1 - this.deps.clock();
+    const nowMs = this.deps.clock();
+    const ttlMs = Math.ceil(acceptableUntilMs) + 1 - nowMs;
     const claimed = await this.deps.replayCache.claim(replayKey, ttlMs, owner);
     if (claimed === 'replayed') throw invalidProof('replay', 'DPoP proof has already been used');
     if (claimed === 'owner_limit') {
       throw tooManyRequests('too many DPoP proofs for this credential; slow down', 'replay_quota', this.settings.maxAgeSeconds);
     }
+    this.deps.observeProofSkew?.(proof.iat - nowMs / 1000);
   }
 
   private async importProofKey(jwk: JWK, alg: string): Promise<{ jkt: string; key: ProofKey }> {

@@ -1,5 +1,4 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { boundValueForLog } from '../lib/bounded.js';
 import { OAuthError, type OAuthErrorCode } from '../oauth/errors.js';
 import { StoreUnavailableError } from '../stores/ports.js';
 import { frameworkRefusal, methodNotAllowed, notFound } from './framework-refusals.js';
@@ -60,9 +59,6 @@ function challenges(error: OAuthError, settings: ErrorHandlerSettings): string[]
   return [`DPoP ${params}, ${algs}`];
 }
 
-/** Logged values a client chose are cut to this length (an htu, an htm, a path). */
-const maxLoggedDetailLength = 128;
-
 export function sendOAuthError(
   reply: FastifyReply,
   error: OAuthError,
@@ -95,10 +91,9 @@ export function sendOAuthError(
   return reply.send(body);
 }
 
-function logOAuthError(request: FastifyRequest, error: OAuthError): void {
-  // The message is bounded by OAuthError; the detail may hold what the client sent (a proof's htu).
-  const detail = error.logDetail ? (boundValueForLog(error.logDetail, maxLoggedDetailLength) as Record<string, unknown>) : {};
-  request.log.info({ oauthError: { ...detail, error: error.code, reason: error.reason } }, `${error.code}: ${error.message}`);
+/** The refusal goes into the request's one log line and its metrics (src/observability/), not a line of its own. */
+function noteRefusal(request: FastifyRequest, error: OAuthError): void {
+  request.oauthError = error;
 }
 
 /**
@@ -113,9 +108,9 @@ function closeIfBodyUnread(request: FastifyRequest, reply: FastifyReply): void {
   if (hasBody && request.raw.complete === false) reply.header('connection', 'close');
 }
 
-/** Logs and sends a refusal of Fastify's (a bad body, no route, no such method), the OAuth way. */
+/** Notes and sends a refusal of Fastify's (a bad body, no route, no such method), the OAuth way. */
 function refuse(request: FastifyRequest, reply: FastifyReply, error: OAuthError, settings: ErrorHandlerSettings, html?: boolean): FastifyReply {
-  logOAuthError(request, error);
+  noteRefusal(request, error);
   return sendOAuthError(reply, error, settings, html);
 }
 
@@ -131,12 +126,14 @@ export function registerErrorHandler(app: FastifyInstance, settings: ErrorHandle
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
     closeIfBodyUnread(request, reply);
     if (error instanceof OAuthError) {
-      logOAuthError(request, error);
+      noteRefusal(request, error);
       return sendOAuthError(reply, error, settings);
     }
     if (error instanceof StoreUnavailableError) {
       request.log.error({ store: error.message }, 'store unavailable: failing closed');
-      return sendOAuthError(reply, new OAuthError('temporarily_unavailable', 'try again later'), settings);
+      const unavailable = new OAuthError('temporarily_unavailable', 'try again later', { reason: 'store_unavailable' });
+      noteRefusal(request, unavailable);
+      return sendOAuthError(reply, unavailable, settings);
     }
     const refusal = frameworkRefusal(error as FastifyError);
     if (refusal) return refuse(request, reply, refusal, settings);

@@ -84,6 +84,29 @@ type PresentedCredentials =
   | { method: 'private_key_jwt'; clientId: string; assertion: string }
   | { method: 'none'; clientId: string };
 
+export type ClientAuthMethod = PresentedCredentials['method'];
+
+/**
+ * The method and client_id a request presents, unverified, for logs and metrics: the same
+ * answer whether the client exists or not. Malformed credentials keep the method their shape
+ * names and the body's client_id.
+ */
+export function presentedClient(input: ClientCredentialsInput): { method: ClientAuthMethod; clientId: string | undefined } {
+  const method: ClientAuthMethod =
+    input.clientAssertion !== undefined || input.clientAssertionType !== undefined
+      ? 'private_key_jwt'
+      : input.authorization !== undefined && /^basic /i.test(input.authorization)
+        ? 'client_secret_basic'
+        : input.clientSecret !== undefined
+          ? 'client_secret_post'
+          : 'none';
+  try {
+    return { method, clientId: presentedCredentials(input).clientId || undefined };
+  } catch {
+    return { method, clientId: input.clientId };
+  }
+}
+
 const failedDescription = 'client authentication failed';
 
 function invalidClient(description: string, basic: boolean, cause?: string): OAuthError {

@@ -100,8 +100,8 @@ describe.runIf(runs)('the example single-page app in a real browser', () => {
     logged
       .split('\n')
       .filter(Boolean)
-      .map((line) => JSON.parse(line) as { msg?: string; req?: { method?: string; path?: string } })
-      .filter((line) => line.msg === 'incoming request' && line.req?.method === 'OPTIONS' && line.req.path === path).length;
+      .map((line) => JSON.parse(line) as { msg?: string; method?: string; path?: string })
+      .filter((line) => line.msg === 'request completed' && line.method === 'OPTIONS' && line.path === path).length;
 
   it('signs in as alice through the sign-in and consent pages, with the nonce retry at the token and profile endpoints', async () => {
     await page.goto(`${spa.origin}/`);

@@ -9,7 +9,8 @@ type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 
 /** What a caller sees of an answer: status, headers but the date, body. */
 function seen(response: LightMyRequestResponse): { status: number; headers: Record<string, unknown>; body: string } {
-  const { date: _date, ...headers } = response.headers;
+  // Date and the request id differ between any two answers.
+  const { date: _date, 'x-request-id': _requestId, ...headers } = response.headers;
   return { status: response.statusCode, headers, body: response.body };
 }
 

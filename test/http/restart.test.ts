@@ -57,6 +57,16 @@ async function untilSecondAfter(iatSeconds: number): Promise<void> {
   while (Math.floor(Date.now() / 1000) <= iatSeconds) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
+/** `find()` once it answers, polling for up to two seconds; undefined if it never does. */
+async function eventually<T>(find: () => T | undefined): Promise<T | undefined> {
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const found = find();
+    if (found !== undefined) return found;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return undefined;
+}
+
 describe('a restart of the embedded default keeps revocations and refuses earlier proofs', () => {
   it('a token revoked before a restart (SIGTERM, then SIGKILL right after a revocation) stays revoked; a proof seen before is refused', async () => {
     const port = await freePort();
@@ -135,7 +145,8 @@ describe('a restart of the embedded default keeps revocations and refuses earlie
     expect(replay.status).toBe(401);
     expect(((await replay.json()) as { error: string }).error).toBe('invalid_dpop_proof');
     expect(replay.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_dpop_proof", error_description="DPoP proof was made before the server started; make a new one"/);
-    const refusal = second.logLines().find((line) => (line.oauthError as { reason?: string } | undefined)?.reason === 'iat');
+    // The request's line is written once the answer is sent: it may arrive just after it.
+    const refusal = await eventually(() => second.logLines().find((line) => (line.oauthError as { reason?: string } | undefined)?.reason === 'iat'));
     expect(refusal).toBeDefined();
     // The signing key survived too: the live token still works with a new proof.
     expect((await profile(liveToken, await profileProof(liveToken))).status).toBe(200);

@@ -79,6 +79,18 @@ describe('seed flow: DPoP token, profile, introspection', () => {
   it('keeps secrets, tokens and proofs out of the logs', async () => {
     const logs = t.logs();
     expect(logs).toContain('request completed');
+    // One line per request, each naming its client: the token, profile and introspection calls above.
+    const requestLines = logs
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { msg?: string; route?: string; clientId?: string; reqId?: string })
+      .filter((line) => line.msg === 'request completed');
+    expect(requestLines.map((line) => [line.route, line.clientId])).toEqual([
+      ['/oidc/token', serviceClient.id],
+      ['/oidc/profile', serviceClient.id],
+      ['/oidc/introspect', resourceServer.id],
+    ]);
+    expect(new Set(requestLines.map((line) => line.reqId)).size).toBe(3);
     expect(logs).not.toContain(serviceClient.secret);
     expect(logs).not.toContain(resourceServer.secret);
     expect(logs).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./);

@@ -9,6 +9,7 @@ export function sendPage(reply: FastifyReply, status: number, html: string, form
 }
 
 export function sendErrorPage(reply: FastifyReply, status: number, error: OAuthError): FastifyReply {
-  reply.request.log.info({ oauthError: { error: error.code, reason: error.reason } }, `${error.code}: ${error.message}`);
+  // Logged in the request's line (src/observability/request-log.ts).
+  reply.request.oauthError = error;
   return sendPage(reply, status, renderErrorPage({ title: 'Sign-in request refused', error: error.code, description: error.message }));
 }

@@ -82,7 +82,7 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeRou
     const result = validateAuthorizationRequest(params ?? {}, deps.clients);
     if (!result.ok) {
       if (!result.redirect) return sendErrorPage(reply, 400, result.error);
-      request.log.info({ oauthError: { error: result.error.code, reason: result.error.reason } }, result.error.message);
+      request.oauthError = result.error;
       const url = authorizationResponseUrl(result.redirect.uri, deps.issuer, result.redirect.state, { error: result.error });
       return reply.header('cache-control', 'no-store').redirect(url, 303);
     }
@@ -133,7 +133,7 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeRou
     if (!client) return sendErrorPage(reply, 400, expired);
     const user = await deps.users.authenticate(request.body.username ?? '', request.body.password ?? '');
     if (!user) {
-      request.log.info({ reason: 'login_failed' }, 'sign-in failed');
+      request.refusalReason = 'login_failed';
       // One message for both a wrong username and a wrong password.
       return sendPage(
         reply,

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { IntrospectionResponse } from '../../oauth/introspection.js';
 import { formBodySchema, requireFormBody, type FormParams } from '../form.js';
+import { notePresentedClient } from '../../observability/request-facts.js';
 
 export function registerIntrospectionRoute(
   app: FastifyInstance,
@@ -13,6 +14,7 @@ export function registerIntrospectionRoute(
     deps.path,
     { schema: { body: formBodySchema() }, preValidation: requireFormBody },
     async (request, reply) => {
+      notePresentedClient(request, request.body);
       const response = await deps.introspect({
         params: request.body,
         authorization: request.headers.authorization,

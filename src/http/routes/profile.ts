@@ -22,6 +22,8 @@ export function registerProfileRoute(
       dpopHeaders: headerValues(request, 'dpop'),
       tokenInParameters: carriesToken(query) || (typeof body === 'object' && body !== null && carriesToken(body)),
     });
+    request.clientId = access.claims.client_id;
+    request.tokenType = access.claims.cnf?.jkt ? 'DPoP' : 'Bearer';
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
     if (access.dpopNonce) reply.header('dpop-nonce', access.dpopNonce);
     try {

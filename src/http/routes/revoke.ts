@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { formBodySchema, requireFormBody, type FormParams } from '../form.js';
+import { notePresentedClient } from '../../observability/request-facts.js';
 
 /** RFC 7009: 200 with an empty body whether or not the token was known. */
 export function registerRevocationRoute(
@@ -10,6 +11,7 @@ export function registerRevocationRoute(
     deps.path,
     { schema: { body: formBodySchema() }, preValidation: requireFormBody },
     async (request, reply) => {
+      notePresentedClient(request, request.body);
       await deps.revoke({
         params: request.body,
         authorization: request.headers.authorization,
