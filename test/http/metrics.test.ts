@@ -244,10 +244,11 @@ describe('reuse of a code or a refresh token: dpop_oidc_token_reuse_detected_tot
   afterAll(() => t.app.close());
 
   it('counts a code redeemed twice once, as code', async () => {
-    const key = await makeProofKey();
-    const { code, verifier } = await signInAndConsent(new Browser(t.app), { dpopJkt: key.jkt });
+    const [key, otherKey] = await Promise.all([makeProofKey(), makeProofKey()]);
+    const { code, verifier } = await signInAndConsent(new Browser(t.app));
     expect((await tokenRequest(t, codeExchange(code, verifier), key)).statusCode).toBe(200);
-    const { response, before, after } = await measured(t, () => tokenRequest(t, codeExchange(code, verifier), key));
+    // By another key: the holder's own retry within the grace is answered, not reuse.
+    const { response, before, after } = await measured(t, () => tokenRequest(t, codeExchange(code, verifier), otherKey));
     expect(response.json().error).toBe('invalid_grant');
     expect(moved(before, after, 'dpop_oidc_token_reuse_detected_total')).toEqual({ code: 1 });
     expect(moved(before, after, 'dpop_oidc_security_events_total')).toEqual({ code_reuse: 1 });
@@ -257,6 +258,8 @@ describe('reuse of a code or a refresh token: dpop_oidc_token_reuse_detected_tot
     const key = await makeProofKey();
     const tokens = await spaTokens(t, key);
     expect((await refreshRequest(t, tokens.refresh_token!, key)).statusCode).toBe(200);
+    // Past the retry grace (refreshToken.reuseGraceSeconds), a second use is reuse.
+    t.clock.advance(61_000);
     const { response, before, after } = await measured(t, () => refreshRequest(t, tokens.refresh_token!, key));
     expect(response.json().error).toBe('invalid_grant');
     expect(moved(before, after, 'dpop_oidc_token_reuse_detected_total')).toEqual({ refresh_token: 1 });

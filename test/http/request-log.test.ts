@@ -208,10 +208,11 @@ describe('security events: the line at warn, with event', () => {
   });
 
   it('code_reuse: a code redeemed twice', async () => {
-    const key = await makeProofKey();
-    const { code, verifier } = await signInAndConsent(new Browser(t.app), { dpopJkt: key.jkt });
+    const [key, otherKey] = await Promise.all([makeProofKey(), makeProofKey()]);
+    const { code, verifier } = await signInAndConsent(new Browser(t.app));
     expect((await tokenRequest(t, codeExchange(code, verifier), key)).statusCode).toBe(200);
-    const reused = await tokenRequest(t, codeExchange(code, verifier), key);
+    // By another key: the holder's own retry within the grace is answered, not reuse.
+    const reused = await tokenRequest(t, codeExchange(code, verifier), otherKey);
     expect(lineOf(t, reused)).toMatchObject({
       level: 40,
       event: 'code_reuse',
@@ -226,6 +227,8 @@ describe('security events: the line at warn, with event', () => {
     const tokens = await spaTokens(t, key);
     const rotated = await refreshRequest(t, tokens.refresh_token!, key);
     expect(rotated.statusCode).toBe(200);
+    // Past the retry grace (refreshToken.reuseGraceSeconds), a second use is reuse.
+    t.clock.advance(61_000);
     const reused = await refreshRequest(t, tokens.refresh_token!, key);
     expect(lineOf(t, reused)).toMatchObject({
       level: 40,
