@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,17 +11,28 @@ interface Run {
   stderr: string;
 }
 
-/** A real child process with only the variables given (plus PATH), as an operator would run it. */
+/**
+ * A real child process with only the variables given (plus PATH), as an operator would run it;
+ * its whole process group is killed if it outlives the bound (npm leaves its child otherwise).
+ */
 function run(command: string, args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(command, args, { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+    const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '', ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const bound = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 30_000);
+    child.on('close', (code) => {
+      clearTimeout(bound);
+      resolve({ code, stdout, stderr });
     });
   });
 }
 
 /** `node dist/main.js --check-config` in the image; here the same entry through tsx. */
-const checkConfig = (env: Record<string, string>) => run(process.execPath, ['--import', 'tsx', 'src/main.ts', '--check-config'], env);
+// HOST keeps any server a broken --check-config might start on loopback.
+const checkConfig = (env: Record<string, string>) => run(process.execPath, ['--import', 'tsx', 'src/main.ts', '--check-config'], { HOST: '127.0.0.1', ...env });
 
 function scratchDir(): string {
   return mkdtempSync(join(tmpdir(), 'dpop-oidc-check-config-'));
@@ -34,9 +45,9 @@ describe('check-config (node dist/main.js --check-config, npm run -s check-confi
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout.split('\n')).toEqual([
-      'config: config/default.json, with DATA_DIR from the environment',
+      'config: config/default.json, with HOST, DATA_DIR from the environment',
       'issuer: http://localhost:8080/oidc',
-      'listens on: 0.0.0.0:8080 (trustProxy: false)',
+      'listens on: 127.0.0.1:8080 (trustProxy: false)',
       'endpoints:',
       '  authorization: http://localhost:8080/oidc/authorize',
       '  login: http://localhost:8080/oidc/login',
@@ -90,9 +101,9 @@ describe('check-config (node dist/main.js --check-config, npm run -s check-confi
   });
 
   it('runs as npm run -s check-config', async () => {
-    const result = await run('npm', ['run', '-s', 'check-config'], { CONFIG_FILE: 'config/default.json', PORT: '18302' });
+    const result = await run('npm', ['run', '-s', 'check-config'], { CONFIG_FILE: 'config/default.json', HOST: '127.0.0.1', PORT: '18302' });
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^config: config\/default\.json, with PORT from the environment\n/);
+    expect(result.stdout).toMatch(/^config: config\/default\.json, with PORT, HOST from the environment\n/);
     expect(result.stdout).toMatch(/\nwarnings \(1\):\n {2}- PORT=18302 differs from the port of the issuer http:\/\/localhost:8080\/oidc \(8080\)/);
   });
 });
