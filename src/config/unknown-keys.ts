@@ -5,9 +5,17 @@ import { jsonSchemaNodeAt } from './json-schema.js';
  * likely meant: `clients.0.dpop_bound_access_token: unknown key (did you mean dpop_bound_access_tokens?)`.
  */
 export function unknownKeyProblem(path: readonly PropertyKey[], key: string): string {
-  const known = Object.keys(jsonSchemaNodeAt(path)?.properties ?? {});
-  const suggestion = closestKey(key, known);
+  const suggestion = closestKey(key, knownKeysAt(path));
   return `${[...path, key].map(String).join('.')}: unknown key${suggestion ? ` (did you mean ${suggestion}?)` : ''}`;
+}
+
+/** The keys the schema has at `path`; none if it cannot say (the hint is a courtesy, the error stands). */
+function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  try {
+    return Object.keys(jsonSchemaNodeAt(path)?.properties ?? {});
+  } catch {
+    return [];
+  }
 }
 
 /** The known key within a few edits of `key` (a typo, a missing plural), if one is clearly closest. */
