@@ -1,12 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
+import { checkConfig } from './cli/check-config.js';
 import { loadConfig } from './config/load.js';
+import { configWarnings } from './config/warnings.js';
 import { startupFailureLine } from './startup-failure.js';
 
 /** Process entry: load config, build the app, listen, and drain cleanly on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
   const config = loadConfig();
   const app = await buildApp({ config });
+  for (const warning of configWarnings(config, process.env)) app.log.warn(warning);
   stopOnSignals(app, config.http.shutdownDrainMs);
   // Key and nonce-secret rotation without a restart (docs/operations.md): re-reads the config
   // file and the key files; one that does not load keeps the keys in use and logs an error.
@@ -45,7 +48,12 @@ function stopOnSignals(app: FastifyInstance, drainMs: number): void {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${startupFailureLine(error)}\n`);
-  process.exit(1);
-});
+if (process.argv.includes('--check-config')) {
+  // Validates and describes the config, then exits; nothing is built, opened or written.
+  process.exitCode = checkConfig(process.env, (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`${line}\n`));
+} else {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${startupFailureLine(error)}\n`);
+    process.exit(1);
+  });
+}

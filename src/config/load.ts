@@ -1,47 +1,24 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { isObject } from '../lib/syntax.js';
+import { configFileVariable, convertEnvironmentValue, environmentOverrides, type EnvironmentOverride } from './environment.js';
+import { unknownKeyProblem } from './unknown-keys.js';
 import { configSchema, type Config } from './schema.js';
 
+export { environmentOverrides } from './environment.js';
+
+/** A configuration that cannot be used; `problems` holds one line per offending field or variable. */
 export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
+  readonly problems: readonly string[];
+
+  constructor(message: string, problems: readonly string[] = []) {
+    super(problems.length ? `${message}:\n${problems.map((problem) => `  - ${problem}`).join('\n')}` : message);
     this.name = 'ConfigError';
+    this.problems = problems;
   }
 }
 
 type RawObject = Record<string, unknown>;
-
-/** Names the config file to read. */
-const configFileVariable = 'CONFIG_FILE';
-
-/** Environment variables that override the file, for what operators change most. */
-const environmentOverrides: Array<{ name: string; path: string[]; convert?: (value: string) => unknown }> = [
-  { name: 'PORT', path: ['http', 'port'] },
-  { name: 'HOST', path: ['http', 'host'] },
-  { name: 'ISSUER', path: ['issuer'] },
-  { name: 'LOG_LEVEL', path: ['logLevel'] },
-  { name: 'DATA_DIR', path: ['dataDir'] },
-  { name: 'JWKS_FILE', path: ['keys', 'jwksFile'] },
-  { name: 'DPOP_NONCE_SECRET', path: ['dpop', 'nonceSecret'] },
-  { name: 'DPOP_PREVIOUS_NONCE_SECRET', path: ['dpop', 'previousNonceSecret'] },
-  { name: 'TRUST_PROXY', path: ['http', 'trustProxy'], convert: (value) => (value === 'true' ? true : value === 'false' ? false : value) },
-  { name: 'STORE', path: ['store', 'type'] },
-  { name: 'REDIS_URL', path: ['store', 'redisUrl'] },
-  { name: 'REDIS_ALLOW_EVICTION', path: ['store', 'allowEvictingRedis'], convert: (value) => value === 'true' || value === '1' },
-  { name: 'DPOP_REQUIRE_NONCE', path: ['dpop', 'requireNonce'], convert: (value) => value === 'true' || value === '1' },
-  { name: 'DPOP_REPLAY_CACHE_MAX_ENTRIES', path: ['dpop', 'replayCacheMaxEntries'], convert: Number },
-  { name: 'DPOP_REPLAY_CACHE_MAX_ENTRIES_PER_OWNER', path: ['dpop', 'replayCacheMaxEntriesPerOwner'], convert: Number },
-  { name: 'HEADERS_TIMEOUT_MS', path: ['http', 'headersTimeoutMs'], convert: Number },
-  { name: 'REQUEST_TIMEOUT_MS', path: ['http', 'requestTimeoutMs'], convert: Number },
-  { name: 'KEEP_ALIVE_TIMEOUT_MS', path: ['http', 'keepAliveTimeoutMs'], convert: Number },
-  { name: 'MAX_CONNECTIONS_PER_ADDRESS', path: ['http', 'maxConnectionsPerAddress'], convert: Number },
-  { name: 'MAX_CONNECTIONS', path: ['http', 'maxConnections'], convert: Number },
-  { name: 'SHUTDOWN_DRAIN_MS', path: ['http', 'shutdownDrainMs'], convert: Number },
-  { name: 'METRICS_ENABLED', path: ['metrics', 'enabled'], convert: (value) => value === 'true' || value === '1' },
-  { name: 'METRICS_PORT', path: ['metrics', 'port'] },
-  { name: 'METRICS_HOST', path: ['metrics', 'host'] },
-];
 
 /**
  * Every environment variable the loader reads: CONFIG_FILE and the overrides. Deployment files
@@ -49,7 +26,7 @@ const environmentOverrides: Array<{ name: string; path: string[]; convert?: (val
  */
 export const environmentVariables: readonly string[] = [configFileVariable, ...environmentOverrides.map(({ name }) => name)];
 
-function setPath(raw: RawObject, path: string[], value: unknown): void {
+function setPath(raw: RawObject, path: readonly string[], value: unknown): void {
   let node = raw;
   for (const key of path.slice(0, -1)) {
     const child = node[key];
@@ -60,9 +37,14 @@ function setPath(raw: RawObject, path: string[], value: unknown): void {
 
 export const defaultConfigFile = 'config/default.json';
 
+/** The config file the loader reads for this environment. */
+export function configFileOf(env: NodeJS.ProcessEnv): string {
+  return env[configFileVariable] || defaultConfigFile;
+}
+
 /** Reads the config file named by CONFIG_FILE (or config/default.json), applies env overrides, validates. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const file = env[configFileVariable] || defaultConfigFile;
+  const file = configFileOf(env);
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
@@ -70,24 +52,50 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`config: cannot read ${file}: ${(error as Error).message}`);
   }
   if (!isObject(raw)) throw new ConfigError(`config: ${file} must hold a JSON object`);
-  for (const { name, path, convert } of environmentOverrides) {
-    const value = env[name];
-    if (value !== undefined && value !== '') setPath(raw, path, convert ? convert(value) : value);
+  const applied: EnvironmentOverride[] = [];
+  const environmentProblems: string[] = [];
+  for (const override of environmentOverrides) {
+    const value = env[override.name];
+    if (value === undefined || value === '') continue;
+    const converted = convertEnvironmentValue(override.type, value);
+    if (converted.ok) {
+      setPath(raw, override.path, converted.value);
+      applied.push(override);
+    } else {
+      environmentProblems.push(`${variableLabel(override)}: ${converted.message}`);
+    }
   }
-  return parseConfig(raw, file);
+  return validate(raw, file, applied, environmentProblems);
 }
 
 /** Validates a raw config object; the error names each offending field by its path. */
 export function parseConfig(raw: unknown, source = 'config'): Config {
-  const result = configSchema.safeParse(raw);
-  if (!result.success) {
-    throw new ConfigError(`invalid configuration in ${source}:\n${formatIssues(result.error)}`);
-  }
-  return result.data;
+  return validate(raw, source, [], []);
 }
 
-function formatIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `  - ${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`)
-    .join('\n');
+function validate(raw: unknown, source: string, applied: readonly EnvironmentOverride[], environmentProblems: string[]): Config {
+  const result = configSchema.safeParse(raw);
+  const fileProblems: string[] = [];
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      // A value the environment set is reported as its variable: the file is not to blame.
+      const override = applied.find(({ path }) => path.every((key, index) => issue.path[index] === key));
+      if (override) environmentProblems.push(`${variableLabel(override)}: ${issue.message}`);
+      else fileProblems.push(...describeIssue(issue));
+    }
+  }
+  if (fileProblems.length || environmentProblems.length) {
+    const where = [fileProblems.length && source, environmentProblems.length && 'the environment'].filter(Boolean).join(' and ');
+    throw new ConfigError(`invalid configuration in ${where}`, [...fileProblems, ...environmentProblems]);
+  }
+  return result.data!;
+}
+
+function variableLabel({ name, path }: EnvironmentOverride): string {
+  return `${name} (${path.join('.')})`;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => unknownKeyProblem(issue.path, key));
+  return [`${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`];
 }
