@@ -180,7 +180,7 @@ export async function protocolFixture(options: ProtocolFixtureOptions = {}) {
     return handleTokenRequest({ params, authorization: request.authorization, dpopHeaders: dpop === undefined ? [] : [dpop] }, tokenDeps);
   };
 
-  /** Saves a code for alice as the authorization endpoint would; PKCE S256 for `spa` unless overridden. */
+  /** Saves a code for alice as the authorization endpoint would (PKCE S256 for `spa` unless overridden), then clears the recorder. */
   const saveCode = async (record: Partial<AuthorizationCodeRecord> = {}) => {
     const code = newOpaqueToken();
     const { verifier: codeVerifier, challenge } = pkcePair();
@@ -197,6 +197,8 @@ export async function protocolFixture(options: ProtocolFixtureOptions = {}) {
       ...record,
     };
     await codes.save(hashOpaque(code), saved, codeTtlMs);
+    // What a test looks at starts after the authorization endpoint's part.
+    recorder.clear();
     return { code, codeVerifier, record: saved };
   };
   /** The code exchange parameters of `spa` (a public client). */

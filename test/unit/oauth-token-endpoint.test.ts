@@ -102,8 +102,8 @@ describe('handleTokenRequest: the replay check comes last (RFC 9449 §11.1)', ()
   });
 
   it('charges a confidential client’s proofs to the client, a public client’s to its grant', async () => {
-    await f.token(clientCredentials, { authorization: service, dpop: key });
     const { code, codeVerifier, record } = await f.saveCode();
+    await f.token(clientCredentials, { authorization: service, dpop: key });
     await f.token(f.spaExchange(code, codeVerifier), { dpop: key });
     expect(f.recorder.claimOwners).toEqual([`client:${serviceClient.id}`, `grant:${record.grantId}`]);
   });
