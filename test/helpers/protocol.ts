@@ -56,16 +56,31 @@ export function lastReason(t: { logs: () => string }): string | undefined {
 /**
  * Wraps a real adapter so that each call of one of its methods is appended to `events` as
  * `name.method` (before it runs), and so that `failNext('name.method')` makes that method's next
- * call throw StoreUnavailableError, as a Redis timeout would. Everything else is the adapter's.
+ * call throw StoreUnavailableError, as a Redis timeout would, and `pauseNext` holds one. Everything
+ * else is the adapter's.
  */
 export class StoreRecorder {
   readonly events: string[] = [];
   /** Owners of the replay-cache claims, in order. */
   readonly claimOwners: string[] = [];
   private readonly failing = new Set<string>();
+  private readonly paused = new Map<string, { reach: () => void; released: Promise<void> }>();
 
   failNext(call: string): void {
     this.failing.add(call);
+  }
+
+  /**
+   * Holds the next call of `call` before it reaches the adapter: `reached` resolves when it is
+   * held, `release()` lets it go on. For making two requests interleave at a chosen step.
+   */
+  pauseNext(call: string): { reached: Promise<void>; release: () => void } {
+    let reach!: () => void;
+    let release!: () => void;
+    const reached = new Promise<void>((resolve) => (reach = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.paused.set(call, { reach, released });
+    return { reached, release };
   }
 
   /** The recorded calls of `name` (e.g. 'codes'), or every call when none is given. */
@@ -88,7 +103,12 @@ export class StoreRecorder {
           this.events.push(call);
           if (call === 'replay.claim') this.claimOwners.push(String(args[2]));
           if (this.failing.delete(call)) return Promise.reject(new StoreUnavailableError(`${call}: timeout`));
-          return (value as (...callArgs: unknown[]) => unknown).apply(object, args);
+          const invoke = () => (value as (...callArgs: unknown[]) => unknown).apply(object, args);
+          const pause = this.paused.get(call);
+          if (!pause) return invoke();
+          this.paused.delete(call);
+          pause.reach();
+          return pause.released.then(invoke);
         };
       },
     });
