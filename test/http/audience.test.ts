@@ -2,6 +2,7 @@ import { decodeJwt } from 'jose';
 import { signCompactJws } from '../../src/tokens/jws.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth, form, issuer, makeTestApp, resourceServer, serviceClient, testSigningKeys, type TestApp } from '../helpers/app.js';
+import { lastReason } from '../helpers/protocol.js';
 
 const api = 'https://api.example.test';
 
@@ -47,6 +48,7 @@ describe('access token audience (RFC 9068 §3, §4)', () => {
     const response = await t.app.inject({ method: 'GET', url: '/oidc/profile', headers: { authorization: `Bearer ${foreign}` } });
     expect(response.statusCode).toBe(401);
     expect(response.json().error).toBe('invalid_token');
+    expect(lastReason(t)).toBe('invalid');
     expect(response.headers['www-authenticate']).toMatch(/^Bearer realm="[^"]+", error="invalid_token"/);
   });
 });

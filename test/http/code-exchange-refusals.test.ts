@@ -8,10 +8,13 @@ import { Browser, pkcePair } from '../helpers/browser.js';
 import { makeProof, makeProofKey, type ProofKey } from '../helpers/dpop.js';
 import { introspect, profileRequest, refreshRequest, webCode, webTokenRequest, type UserTokens } from '../helpers/endpoints.js';
 import { codeExchange, signInAndConsent, tokenRequest } from '../helpers/flow.js';
+import { lastReason } from '../helpers/protocol.js';
 
-function expectTokenError(response: LightMyRequestResponse, error: string, status = 400): void {
+/** A refusal with its error code and, from the log line, its reason: it cannot pass for another failure. */
+function expectTokenError(t: TestApp, response: LightMyRequestResponse, error: string, reason: string, status = 400): void {
   expect(response.statusCode).toBe(status);
   expect(response.json().error).toBe(error);
+  expect(lastReason(t)).toBe(reason);
   expect(response.headers['cache-control']).toBe('no-store');
   expect(response.headers.pragma).toBe('no-cache');
 }
@@ -37,26 +40,26 @@ describe('POST /oidc/token, grant_type=authorization_code refusals (RFC 6749 §4
   describe('a refused redemption does not burn the code', () => {
     it('refuses a wrong code_verifier with invalid_grant; the right one then succeeds (RFC 7636 §4.6)', async () => {
       const { code, verifier } = await spaCode();
-      expectTokenError(await tokenRequest(t, codeExchange(code, pkcePair().verifier), key), 'invalid_grant');
+      expectTokenError(t, await tokenRequest(t, codeExchange(code, pkcePair().verifier), key), 'invalid_grant', 'pkce');
       expectTokens(await tokenRequest(t, codeExchange(code, verifier), key));
     });
 
     it('refuses a missing code_verifier when a code_challenge was sent (RFC 9700 §4.8)', async () => {
       const { code, verifier } = await spaCode();
       const { code_verifier: _omitted, ...withoutVerifier } = codeExchange(code, verifier);
-      expectTokenError(await tokenRequest(t, withoutVerifier, key), 'invalid_grant');
+      expectTokenError(t, await tokenRequest(t, withoutVerifier, key), 'invalid_grant', 'pkce');
       expectTokens(await tokenRequest(t, codeExchange(code, verifier), key));
     });
 
     it('refuses a code_verifier of the wrong syntax (RFC 7636 §4.1)', async () => {
       const { code, verifier } = await spaCode();
-      expectTokenError(await tokenRequest(t, codeExchange(code, verifier.slice(0, 42)), key), 'invalid_grant');
+      expectTokenError(t, await tokenRequest(t, codeExchange(code, verifier.slice(0, 42)), key), 'invalid_grant', 'pkce');
       expectTokens(await tokenRequest(t, codeExchange(code, verifier), key));
     });
 
     it('refuses a proof by another key than dpop_jkt with invalid_grant (RFC 9449 §10)', async () => {
       const { code, verifier } = await spaCode();
-      expectTokenError(await tokenRequest(t, codeExchange(code, verifier), otherKey), 'invalid_grant');
+      expectTokenError(t, await tokenRequest(t, codeExchange(code, verifier), otherKey), 'invalid_grant', 'dpop_jkt');
       const tokens = expectTokens(await tokenRequest(t, codeExchange(code, verifier), key));
       expect(decodeJwt(tokens.access_token).cnf).toEqual({ jkt: key.jkt });
     });
@@ -64,35 +67,37 @@ describe('POST /oidc/token, grant_type=authorization_code refusals (RFC 6749 §4
     it('refuses an invalid proof (wrong htu) with invalid_dpop_proof (RFC 9449 §4.3)', async () => {
       const { code, verifier } = await spaCode();
       const badProof = await makeProof(key, { htu: `${issuer}/profile`, iat: t.clock() / 1000 });
-      expectTokenError(await tokenRequest(t, codeExchange(code, verifier), undefined, { dpop: badProof }), 'invalid_dpop_proof');
+      expectTokenError(t, await tokenRequest(t, codeExchange(code, verifier), undefined, { dpop: badProof }), 'invalid_dpop_proof', 'htu');
       expectTokens(await tokenRequest(t, codeExchange(code, verifier), key));
     });
 
     it('refuses a request without a proof when dpop_jkt was sent, with invalid_dpop_proof (RFC 9449 §10)', async () => {
       const { code, verifier } = await spaCode();
-      expectTokenError(await tokenRequest(t, codeExchange(code, verifier)), 'invalid_dpop_proof');
+      expectTokenError(t, await tokenRequest(t, codeExchange(code, verifier)), 'invalid_dpop_proof', 'missing');
       expectTokens(await tokenRequest(t, codeExchange(code, verifier), key));
     });
 
     it('refuses a redirect_uri other than the authorization request one with invalid_grant (RFC 6749 §4.1.3)', async () => {
       const { code, verifier } = await spaCode();
-      expectTokenError(await tokenRequest(t, codeExchange(code, verifier, 'spa', `${spaRedirect}/other`), key), 'invalid_grant');
+      expectTokenError(t, await tokenRequest(t, codeExchange(code, verifier, 'spa', `${spaRedirect}/other`), key), 'invalid_grant', 'redirect_uri');
       expectTokens(await tokenRequest(t, codeExchange(code, verifier), key));
     });
 
     it('refuses a missing redirect_uri with invalid_grant (RFC 6749 §4.1.3: required when it was sent)', async () => {
       const { code, verifier } = await spaCode();
       const { redirect_uri: _omitted, ...withoutRedirect } = codeExchange(code, verifier);
-      expectTokenError(await tokenRequest(t, withoutRedirect, key), 'invalid_grant');
+      expectTokenError(t, await tokenRequest(t, withoutRedirect, key), 'invalid_grant', 'redirect_uri');
       expectTokens(await tokenRequest(t, codeExchange(code, verifier), key));
     });
 
     it('refuses a code redeemed by another client with invalid_grant (RFC 6749 §4.1.3)', async () => {
       const { code, verifier } = await spaCode();
-      expectTokenError(await tokenRequest(t, codeExchange(code, verifier, 'first-party-spa', spaRedirect), key), 'invalid_grant');
+      expectTokenError(t, await tokenRequest(t, codeExchange(code, verifier, 'first-party-spa', spaRedirect), key), 'invalid_grant', 'code');
       expectTokenError(
+        t,
         await webTokenRequest(t, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: spaRedirect }, key),
         'invalid_grant',
+        'code',
       );
       const tokens = expectTokens(await tokenRequest(t, codeExchange(code, verifier), key));
       expect(decodeJwt(tokens.access_token).client_id).toBe('spa');
@@ -101,18 +106,18 @@ describe('POST /oidc/token, grant_type=authorization_code refusals (RFC 6749 §4
 
   describe('codes that cannot be redeemed', () => {
     it('refuses an unknown code with invalid_grant', async () => {
-      expectTokenError(await tokenRequest(t, codeExchange('A'.repeat(43), pkcePair().verifier), key), 'invalid_grant');
+      expectTokenError(t, await tokenRequest(t, codeExchange('A'.repeat(43), pkcePair().verifier), key), 'invalid_grant', 'code');
     });
 
     it('refuses a missing code with invalid_request', async () => {
       const { code: _omitted, ...withoutCode } = codeExchange('x', pkcePair().verifier);
-      expectTokenError(await tokenRequest(t, withoutCode, key), 'invalid_request');
+      expectTokenError(t, await tokenRequest(t, withoutCode, key), 'invalid_request', 'code');
     });
 
     it('refuses a code after it expired (60 s) with invalid_grant', async () => {
       const { code, verifier } = await spaCode();
       t.clock.advance(61_000);
-      expectTokenError(await tokenRequest(t, codeExchange(code, verifier), key), 'invalid_grant');
+      expectTokenError(t, await tokenRequest(t, codeExchange(code, verifier), key), 'invalid_grant', 'code');
     });
 
     it('accepts a code just before it expires', async () => {
@@ -127,23 +132,23 @@ describe('POST /oidc/token, grant_type=authorization_code refusals (RFC 6749 §4
       expect((await introspect(t, tokens.access_token)).active).toBe(true);
 
       // By another key: the holder's own retry within the grace is answered (tested below).
-      expectTokenError(await tokenRequest(t, codeExchange(code, verifier), otherKey), 'invalid_grant');
+      expectTokenError(t, await tokenRequest(t, codeExchange(code, verifier), otherKey), 'invalid_grant', 'code_reuse');
       expect(await introspect(t, tokens.access_token)).toEqual({ active: false });
       const profile = await profileRequest(t, tokens.access_token, key);
       expect(profile.statusCode).toBe(401);
       expect(profile.headers['www-authenticate']).toContain('error="invalid_token"');
-      expectTokenError(await refreshRequest(t, tokens.refresh_token!, key), 'invalid_grant');
+      expectTokenError(t, await refreshRequest(t, tokens.refresh_token!, key), 'invalid_grant', 'revoked');
       // And it stays refused.
-      expectTokenError(await tokenRequest(t, codeExchange(code, verifier), key), 'invalid_grant');
+      expectTokenError(t, await tokenRequest(t, codeExchange(code, verifier), key), 'invalid_grant', 'revoked');
     });
 
     it('revokes the grant on a second use also after the first use refreshed (its newest tokens too)', async () => {
       const { code, verifier } = await spaCode();
       const first = expectTokens(await tokenRequest(t, codeExchange(code, verifier), key));
       const refreshed = expectTokens(await refreshRequest(t, first.refresh_token!, key));
-      expectTokenError(await tokenRequest(t, codeExchange(code, verifier), key), 'invalid_grant');
+      expectTokenError(t, await tokenRequest(t, codeExchange(code, verifier), key), 'invalid_grant', 'code_reuse');
       expect(await introspect(t, refreshed.access_token)).toEqual({ active: false });
-      expectTokenError(await refreshRequest(t, refreshed.refresh_token!, key), 'invalid_grant');
+      expectTokenError(t, await refreshRequest(t, refreshed.refresh_token!, key), 'invalid_grant', 'revoked');
     });
   });
 
@@ -159,21 +164,21 @@ describe('POST /oidc/token, grant_type=authorization_code refusals (RFC 6749 §4
 
     it('refuses a code_verifier when no code_challenge was sent, without burning the code', async () => {
       const code = await webCode(new Browser(t.app));
-      expectTokenError(await exchange(code, { code_verifier: pkcePair().verifier }), 'invalid_grant');
+      expectTokenError(t, await exchange(code, { code_verifier: pkcePair().verifier }), 'invalid_grant', 'pkce');
       expectTokens(await exchange(code));
     });
 
     it('refuses a missing code_verifier when the confidential client did send a code_challenge', async () => {
       const { verifier, challenge } = pkcePair();
       const code = await webCode(new Browser(t.app), challenge);
-      expectTokenError(await exchange(code), 'invalid_grant');
+      expectTokenError(t, await exchange(code), 'invalid_grant', 'pkce');
       expectTokens(await exchange(code, { code_verifier: verifier }));
     });
 
     it('refuses the code to the confidential client without its client authentication', async () => {
       const code = await webCode(new Browser(t.app));
       const response = await tokenRequest(t, { grant_type: 'authorization_code', code, redirect_uri: webRedirect, client_id: webClient.id });
-      expectTokenError(response, 'invalid_client', 401);
+      expectTokenError(t, response, 'invalid_client', 'client_auth', 401);
       expectTokens(await exchange(code));
     });
   });
@@ -234,14 +239,14 @@ describe('a code redeemed twice at once (RFC 6749 §4.1.2: the second use revoke
       const { code, verifier } = await signInAndConsent(new Browser(t.app), { dpopJkt: key.jkt });
       race = () => tokenRequest(t, codeExchange(code, verifier), key);
       const first = await tokenRequest(t, codeExchange(code, verifier), key);
-      expectTokenError((await second)!, 'invalid_grant');
+      expectTokenError(t, (await second)!, 'invalid_grant', 'code_reuse');
       // Whatever the first redemption hands out dies with the grant the second one revoked.
       if (first.statusCode === 200) {
         const tokens: UserTokens = first.json();
         expect(await introspect(t, tokens.access_token)).toEqual({ active: false });
-        expectTokenError(await refreshRequest(t, tokens.refresh_token!, key), 'invalid_grant');
+        expectTokenError(t, await refreshRequest(t, tokens.refresh_token!, key), 'invalid_grant', 'revoked');
       } else {
-        expectTokenError(first, 'invalid_grant');
+        expectTokenError(t, first, 'invalid_grant', 'code_reuse');
       }
     } finally {
       await t.app.close();

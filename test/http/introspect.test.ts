@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth, form, issuer, makeTestApp, resourceServer, serviceClient, type TestApp } from '../helpers/app.js';
+import { lastReason } from '../helpers/protocol.js';
 
 describe('POST /oidc/introspect (RFC 7662)', () => {
   let t: TestApp;
@@ -68,6 +69,7 @@ describe('POST /oidc/introspect (RFC 7662)', () => {
     const response = await introspect(`token=${bearerToken}`, basicAuth(resourceServer.id, 'wrong'));
     expect(response.statusCode).toBe(401);
     expect(response.json().error).toBe('invalid_client');
+    expect(lastReason(t)).toBe('client_auth');
     expect(response.headers['www-authenticate']).toBe(`Basic realm="${issuer}"`);
   });
 
@@ -75,17 +77,20 @@ describe('POST /oidc/introspect (RFC 7662)', () => {
     const response = await t.app.inject({ method: 'POST', url: '/oidc/introspect', headers: form, payload: `token=${bearerToken}` });
     expect(response.statusCode).toBe(401);
     expect(response.json().error).toBe('invalid_client');
+    expect(lastReason(t)).toBe('client_auth');
   });
 
   it('refuses a client that is not allowed to introspect with unauthorized_client', async () => {
     const response = await introspect(`token=${bearerToken}`, basicAuth(serviceClient.id, serviceClient.secret));
     expect(response.statusCode).toBe(400);
     expect(response.json().error).toBe('unauthorized_client');
+    expect(lastReason(t)).toBe('introspection');
   });
 
   it('refuses a request without token with invalid_request', async () => {
     const response = await introspect('token_type_hint=access_token');
     expect(response.statusCode).toBe(400);
     expect(response.json().error).toBe('invalid_request');
+    expect(lastReason(t)).toBe('token');
   });
 });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { jwtBearerAssertionType } from '../../src/oauth/client-assertion.js';
 import { defaultTestClients, form, issuer, makeTestApp, serviceClient, type TestApp } from '../helpers/app.js';
+import { lastReason } from '../helpers/protocol.js';
 
 type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 
@@ -64,6 +65,7 @@ describe('private_key_jwt client authentication (RFC 7523, OIDC Core §9)', () =
     const again = await withAssertion(once);
     expect(again.statusCode).toBe(401);
     expect(again.json()).toEqual({ error: 'invalid_client', error_description: 'client assertion has already been used' });
+    expect(lastReason(t)).toBe('client_assertion');
   });
 
   it.each([
@@ -78,6 +80,7 @@ describe('private_key_jwt client authentication (RFC 7523, OIDC Core §9)', () =
     const response = await withAssertion(await make());
     expect(response.statusCode).toBe(401);
     expect(response.json().error).toBe('invalid_client');
+    expect(lastReason(t)).toBe('client_assertion');
     expect(response.headers['www-authenticate']).toBeUndefined();
   });
 
@@ -85,6 +88,7 @@ describe('private_key_jwt client authentication (RFC 7523, OIDC Core §9)', () =
     const response = await token({ client_id: serviceClient.id, client_assertion_type: jwtBearerAssertionType, client_assertion: await assertion() });
     expect(response.statusCode).toBe(401);
     expect(response.json().error).toBe('invalid_client');
+    expect(lastReason(t)).toBe('client_auth');
   });
 
   it('refuses an assertion from a client registered for client secrets', async () => {
@@ -94,21 +98,25 @@ describe('private_key_jwt client authentication (RFC 7523, OIDC Core §9)', () =
     const response = await withAssertion(forged);
     expect(response.statusCode).toBe(401);
     expect(response.json().error).toBe('invalid_client');
+    expect(lastReason(t)).toBe('client_auth');
   });
 
   it('refuses another assertion type, and an assertion with a secret, with invalid_request', async () => {
     const wrongType = await token({ client_assertion_type: 'urn:example:saml', client_assertion: await assertion() });
     expect(wrongType.statusCode).toBe(400);
     expect(wrongType.json().error).toBe('invalid_request');
+    expect(lastReason(t)).toBe('client_auth');
     const twoMethods = await token({ client_assertion_type: jwtBearerAssertionType, client_assertion: await assertion(), client_secret: 'x' });
     expect(twoMethods.statusCode).toBe(400);
     expect(twoMethods.json().error).toBe('invalid_request');
+    expect(lastReason(t)).toBe('client_auth');
   });
 
   it('refuses a malformed assertion with invalid_client', async () => {
     const response = await withAssertion('not-a-jwt');
     expect(response.statusCode).toBe(401);
     expect(response.json().error).toBe('invalid_client');
+    expect(lastReason(t)).toBe('client_auth');
   });
 
   it('authenticates at the introspection endpoint too, with the endpoint as audience', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth, form, issuer, makeTestApp, serviceClient, type TestApp } from '../helpers/app.js';
 import { makeProof, makeProofKey, type ProofKey } from '../helpers/dpop.js';
+import { lastReason } from '../helpers/protocol.js';
 
 const profileUrl = `${issuer}/profile`;
 const algs = 'algs="ES256 ES384 PS256 EdDSA Ed25519"';
@@ -82,6 +83,7 @@ describe('GET and POST /oidc/profile (RFC 9449 §7, RFC 6750)', () => {
     const response = await profile({ authorization: `Bearer ${dpopToken}` });
     expect(response.statusCode).toBe(401);
     expect(response.json().error).toBe('invalid_token');
+    expect(lastReason(t)).toBe('bearer_downgrade');
     expect(response.headers['www-authenticate']).toMatch(/^DPoP error="invalid_token", error_description="[^"]+", algs="ES256 /);
   });
 
@@ -89,6 +91,7 @@ describe('GET and POST /oidc/profile (RFC 9449 §7, RFC 6750)', () => {
     const response = await profile({ authorization: `DPoP ${dpopToken}` });
     expect(response.statusCode).toBe(401);
     expect(response.json().error).toBe('invalid_dpop_proof');
+    expect(lastReason(t)).toBe('missing');
     expect(response.headers['www-authenticate']).toBe(
       `DPoP error="invalid_dpop_proof", error_description="a DPoP proof is required", ${algs}`,
     );
@@ -101,6 +104,7 @@ describe('GET and POST /oidc/profile (RFC 9449 §7, RFC 6750)', () => {
     });
     expect(response.statusCode).toBe(401);
     expect(response.json().error).toBe('invalid_dpop_proof');
+    expect(lastReason(t)).toBe('ath');
     expect(response.headers['www-authenticate']).toContain('error="invalid_dpop_proof"');
   });
 
@@ -111,6 +115,7 @@ describe('GET and POST /oidc/profile (RFC 9449 §7, RFC 6750)', () => {
     });
     expect(response.statusCode).toBe(401);
     expect(response.json().error).toBe('invalid_dpop_proof');
+    expect(lastReason(t)).toBe('ath');
   });
 
   it('refuses a proof signed by another key with invalid_token (key binding, RFC 9449 §7.1)', async () => {
@@ -121,6 +126,7 @@ describe('GET and POST /oidc/profile (RFC 9449 §7, RFC 6750)', () => {
     });
     expect(response.statusCode).toBe(401);
     expect(response.json().error).toBe('invalid_token');
+    expect(lastReason(t)).toBe('jkt');
     expect(response.headers['www-authenticate']).toBe(
       `DPoP error="invalid_token", error_description="Invalid DPoP key binding", ${algs}`,
     );
@@ -133,6 +139,7 @@ describe('GET and POST /oidc/profile (RFC 9449 §7, RFC 6750)', () => {
     });
     expect(response.statusCode).toBe(401);
     expect(response.json().error).toBe('invalid_token');
+    expect(lastReason(t)).toBe('not_bound');
   });
 
   it('refuses a proof for the token endpoint (htu) and for another method (htm)', async () => {
@@ -142,18 +149,21 @@ describe('GET and POST /oidc/profile (RFC 9449 §7, RFC 6750)', () => {
     });
     expect(wrongHtu.statusCode).toBe(401);
     expect(wrongHtu.json().error).toBe('invalid_dpop_proof');
+    expect(lastReason(t)).toBe('htu');
     const wrongHtm = await profile({
       authorization: `DPoP ${dpopToken}`,
       dpop: await makeProof(key, { htm: 'POST', htu: profileUrl, iat: now(), accessToken: dpopToken }),
     });
     expect(wrongHtm.statusCode).toBe(401);
     expect(wrongHtm.json().error).toBe('invalid_dpop_proof');
+    expect(lastReason(t)).toBe('htm');
   });
 
   it('refuses a malformed or foreign token with invalid_token', async () => {
     const response = await profile({ authorization: 'Bearer not.a.token' });
     expect(response.statusCode).toBe(401);
     expect(response.json().error).toBe('invalid_token');
+    expect(lastReason(t)).toBe('invalid');
     expect(response.headers['www-authenticate']).toMatch(/^Bearer realm="[^"]+", error="invalid_token"/);
   });
 
@@ -171,6 +181,7 @@ describe('GET and POST /oidc/profile (RFC 9449 §7, RFC 6750)', () => {
       const late = await expiring.app.inject({ method: 'GET', url: '/oidc/profile', headers: { authorization: `Bearer ${token}` } });
       expect(late.statusCode).toBe(401);
       expect(late.json()).toEqual({ error: 'invalid_token', error_description: 'access token has expired' });
+      expect(lastReason(expiring)).toBe('expired');
     } finally {
       await expiring.app.close();
     }
@@ -180,6 +191,7 @@ describe('GET and POST /oidc/profile (RFC 9449 §7, RFC 6750)', () => {
     const response = await profile({}, 'GET', `/oidc/profile?access_token=${bearerToken}`);
     expect(response.statusCode).toBe(400);
     expect(response.json().error).toBe('invalid_request');
+    expect(lastReason(t)).toBe('token_in_query');
     expect(response.headers['www-authenticate']).toContain('error="invalid_request"');
   });
 
@@ -187,6 +199,7 @@ describe('GET and POST /oidc/profile (RFC 9449 §7, RFC 6750)', () => {
     const response = await profile({ authorization: [`Bearer ${bearerToken}`, `DPoP ${dpopToken}`] });
     expect(response.statusCode).toBe(400);
     expect(response.json().error).toBe('invalid_request');
+    expect(lastReason(t)).toBe('multiple_authorization');
   });
 
   describe('resource nonces (RFC 9449 §9)', () => {
@@ -228,6 +241,7 @@ describe('GET and POST /oidc/profile (RFC 9449 §7, RFC 6750)', () => {
         const challenged = await call();
         expect(challenged.statusCode).toBe(401);
         expect(challenged.json().error).toBe('use_dpop_nonce');
+        expect(lastReason(strict)).toBe('nonce');
         expect(challenged.headers['www-authenticate']).toContain('DPoP error="use_dpop_nonce"');
         const resourceNonce = String(challenged.headers['dpop-nonce']);
 
@@ -235,6 +249,7 @@ describe('GET and POST /oidc/profile (RFC 9449 §7, RFC 6750)', () => {
         const crossed = await call(tokenNonce);
         expect(crossed.statusCode).toBe(401);
         expect(crossed.json().error).toBe('use_dpop_nonce');
+        expect(lastReason(strict)).toBe('nonce');
 
         const accepted = await call(resourceNonce);
         expect(accepted.statusCode).toBe(200);

@@ -6,10 +6,13 @@ import { Browser } from '../helpers/browser.js';
 import { makeProof, makeProofKey, type ProofKey } from '../helpers/dpop.js';
 import { introspect, profileRequest, refreshRequest, spaTokens, webCode, webTokenRequest, type UserTokens } from '../helpers/endpoints.js';
 import { codeExchange, signInAndConsent, tokenRequest } from '../helpers/flow.js';
+import { lastReason } from '../helpers/protocol.js';
 
-function expectTokenError(response: LightMyRequestResponse, error: string, status = 400): void {
+/** A refusal with its error code and, from the log line, its reason: it cannot pass for another failure. */
+function expectTokenError(t: TestApp, response: LightMyRequestResponse, error: string, reason: string, status = 400): void {
   expect(response.statusCode).toBe(status);
   expect(response.json().error).toBe(error);
+  expect(lastReason(t)).toBe(reason);
   expect(response.headers['cache-control']).toBe('no-store');
 }
 
@@ -33,14 +36,14 @@ describe('POST /oidc/token, grant_type=refresh_token (RFC 6749 §6, RFC 9449 §5
 
   describe("a public client's refresh token is bound to its DPoP key (RFC 9449 §5)", () => {
     it('refuses a refresh with a proof by another key, without consuming the token', async () => {
-      expectTokenError(await refreshRequest(t, tokens.refresh_token!, otherKey), 'invalid_grant');
+      expectTokenError(t, await refreshRequest(t, tokens.refresh_token!, otherKey), 'invalid_grant', 'jkt');
       const next = expectTokens(await refreshRequest(t, tokens.refresh_token!, key));
       expect(next.token_type).toBe('DPoP');
       expect(decodeJwt(next.access_token).cnf).toEqual({ jkt: key.jkt });
     });
 
     it('refuses a refresh without a proof with invalid_dpop_proof, without consuming the token', async () => {
-      expectTokenError(await refreshRequest(t, tokens.refresh_token!), 'invalid_dpop_proof');
+      expectTokenError(t, await refreshRequest(t, tokens.refresh_token!), 'invalid_dpop_proof', 'missing');
       expectTokens(await refreshRequest(t, tokens.refresh_token!, key));
     });
 
@@ -49,14 +52,14 @@ describe('POST /oidc/token, grant_type=refresh_token (RFC 6749 §6, RFC 9449 §5
       const response = await tokenRequest(t, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token!, client_id: 'spa' }, undefined, {
         dpop: badProof,
       });
-      expectTokenError(response, 'invalid_dpop_proof');
+      expectTokenError(t, response, 'invalid_dpop_proof', 'htu');
       expectTokens(await refreshRequest(t, tokens.refresh_token!, key));
     });
 
     it('keeps the binding across rotations: the successor needs the same key', async () => {
       const next = expectTokens(await refreshRequest(t, tokens.refresh_token!, key));
-      expectTokenError(await refreshRequest(t, next.refresh_token!, otherKey), 'invalid_grant');
-      expectTokenError(await refreshRequest(t, next.refresh_token!), 'invalid_dpop_proof');
+      expectTokenError(t, await refreshRequest(t, next.refresh_token!, otherKey), 'invalid_grant', 'jkt');
+      expectTokenError(t, await refreshRequest(t, next.refresh_token!), 'invalid_dpop_proof', 'missing');
       expectTokens(await refreshRequest(t, next.refresh_token!, key));
     });
 
@@ -64,8 +67,8 @@ describe('POST /oidc/token, grant_type=refresh_token (RFC 6749 §6, RFC 9449 §5
       const { code, verifier } = await signInAndConsent(new Browser(t.app));
       const bound = expectTokens(await tokenRequest(t, codeExchange(code, verifier), key));
       expect(bound.token_type).toBe('DPoP');
-      expectTokenError(await refreshRequest(t, bound.refresh_token!, otherKey), 'invalid_grant');
-      expectTokenError(await refreshRequest(t, bound.refresh_token!), 'invalid_dpop_proof');
+      expectTokenError(t, await refreshRequest(t, bound.refresh_token!, otherKey), 'invalid_grant', 'jkt');
+      expectTokenError(t, await refreshRequest(t, bound.refresh_token!), 'invalid_dpop_proof', 'missing');
       expectTokens(await refreshRequest(t, bound.refresh_token!, key));
     });
 
@@ -76,8 +79,8 @@ describe('POST /oidc/token, grant_type=refresh_token (RFC 6749 §6, RFC 9449 §5
       const bound = expectTokens(await refreshRequest(t, bearer.refresh_token!, key));
       expect(decodeJwt(bound.access_token).cnf).toEqual({ jkt: key.jkt });
       // "issues a refresh token to a public client that presents a valid DPoP proof ... MUST be bound"
-      expectTokenError(await refreshRequest(t, bound.refresh_token!, otherKey), 'invalid_grant');
-      expectTokenError(await refreshRequest(t, bound.refresh_token!), 'invalid_dpop_proof');
+      expectTokenError(t, await refreshRequest(t, bound.refresh_token!, otherKey), 'invalid_grant', 'jkt');
+      expectTokenError(t, await refreshRequest(t, bound.refresh_token!), 'invalid_dpop_proof', 'missing');
       expectTokens(await refreshRequest(t, bound.refresh_token!, key));
     });
   });
@@ -98,37 +101,37 @@ describe('POST /oidc/token, grant_type=refresh_token (RFC 6749 §6, RFC 9449 §5
 
     it('refuses a wider scope with invalid_scope, without consuming the token', async () => {
       // api:read is allowed for the client, but was not granted.
-      expectTokenError(await refreshRequest(t, tokens.refresh_token!, key, { scope: 'openid api:read' }), 'invalid_scope');
+      expectTokenError(t, await refreshRequest(t, tokens.refresh_token!, key, { scope: 'openid api:read' }), 'invalid_scope', 'scope');
       expectTokens(await refreshRequest(t, tokens.refresh_token!, key));
     });
   });
 
   describe('refusals', () => {
     it('refuses a refresh token presented by another client with invalid_grant, without consuming it', async () => {
-      expectTokenError(await refreshRequest(t, tokens.refresh_token!, key, {}, 'first-party-spa'), 'invalid_grant');
-      expectTokenError(await webTokenRequest(t, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! }, key), 'invalid_grant');
+      expectTokenError(t, await refreshRequest(t, tokens.refresh_token!, key, {}, 'first-party-spa'), 'invalid_grant', 'refresh_token');
+      expectTokenError(t, await webTokenRequest(t, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! }, key), 'invalid_grant', 'refresh_token');
       expectTokens(await refreshRequest(t, tokens.refresh_token!, key));
     });
 
     it('refuses an unknown refresh token with invalid_grant', async () => {
-      expectTokenError(await refreshRequest(t, 'A'.repeat(43), key), 'invalid_grant');
+      expectTokenError(t, await refreshRequest(t, 'A'.repeat(43), key), 'invalid_grant', 'refresh_token');
     });
 
     it('refuses a missing refresh_token with invalid_request', async () => {
-      expectTokenError(await tokenRequest(t, { grant_type: 'refresh_token', client_id: 'spa' }, key), 'invalid_request');
+      expectTokenError(t, await tokenRequest(t, { grant_type: 'refresh_token', client_id: 'spa' }, key), 'invalid_request', 'refresh_token');
     });
 
     it('refuses an expired refresh token (14 days) with invalid_grant', async () => {
       t.clock.advance(14 * 86_400_000 + 1_000);
-      expectTokenError(await refreshRequest(t, tokens.refresh_token!, key), 'invalid_grant');
+      expectTokenError(t, await refreshRequest(t, tokens.refresh_token!, key), 'invalid_grant', 'refresh_token');
     });
 
     it('refuses a rotated refresh token and then revokes the grant (reuse detection, RFC 9700 §4.14)', async () => {
       const next = expectTokens(await refreshRequest(t, tokens.refresh_token!, key));
       // Past the retry grace (refreshToken.reuseGraceSeconds, 60 s), the holder's own key counts as reuse too.
       t.clock.advance(61_000);
-      expectTokenError(await refreshRequest(t, tokens.refresh_token!, key), 'invalid_grant');
-      expectTokenError(await refreshRequest(t, next.refresh_token!, key), 'invalid_grant');
+      expectTokenError(t, await refreshRequest(t, tokens.refresh_token!, key), 'invalid_grant', 'refresh_reuse');
+      expectTokenError(t, await refreshRequest(t, next.refresh_token!, key), 'invalid_grant', 'revoked');
       expect(await introspect(t, next.access_token)).toEqual({ active: false });
       expect(await introspect(t, tokens.access_token)).toEqual({ active: false });
     });
@@ -166,7 +169,7 @@ describe("the confidential client's refresh token (RFC 9449 §5: constrained by 
 
   it('is refused without client authentication', async () => {
     const response = await tokenRequest(t, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token!, client_id: webClient.id });
-    expectTokenError(response, 'invalid_client', 401);
+    expectTokenError(t, response, 'invalid_client', 'client_auth', 401);
     expectTokens(await refresh(tokens.refresh_token!));
   });
 
@@ -176,8 +179,8 @@ describe("the confidential client's refresh token (RFC 9449 §5: constrained by 
     expect(new Set([tokens.refresh_token, second.refresh_token, third.refresh_token]).size).toBe(3);
 
     t.clock.advance(61_000);
-    expectTokenError(await refresh(second.refresh_token!), 'invalid_grant');
-    expectTokenError(await refresh(third.refresh_token!), 'invalid_grant');
+    expectTokenError(t, await refresh(second.refresh_token!), 'invalid_grant', 'refresh_reuse');
+    expectTokenError(t, await refresh(third.refresh_token!), 'invalid_grant', 'revoked');
     for (const accessToken of [tokens.access_token, second.access_token, third.access_token]) {
       expect(await introspect(t, accessToken)).toEqual({ active: false });
     }

@@ -7,6 +7,7 @@ import { basicAuth, form, issuer, makeTestApp, serviceClient, testClock, webClie
 import { Browser } from '../helpers/browser.js';
 import { makeProofKey, type ProofKey } from '../helpers/dpop.js';
 import { introspect, profileRequest, refreshRequest, revokeRequest, spaTokens, webCode, webTokenRequest, type UserTokens } from '../helpers/endpoints.js';
+import { lastReason } from '../helpers/protocol.js';
 
 /** RFC 7009 §2.2: 200 with nothing to read, whether or not the token was known. */
 function expectRevoked(response: LightMyRequestResponse): void {
@@ -15,9 +16,11 @@ function expectRevoked(response: LightMyRequestResponse): void {
   expect(response.headers['cache-control']).toBe('no-store');
 }
 
-function expectRevocationError(response: LightMyRequestResponse, error: string, status = 400): void {
+/** A refusal with its error code and, from the log line, its reason: it cannot pass for another failure. */
+function expectRevocationError(t: TestApp, response: LightMyRequestResponse, error: string, reason: string, status = 400): void {
   expect(response.statusCode).toBe(status);
   expect(response.json().error).toBe(error);
+  expect(lastReason(t)).toBe(reason);
   expect(response.headers['cache-control']).toBe('no-store');
 }
 
@@ -32,6 +35,7 @@ describe('POST /oidc/revoke (RFC 7009)', () => {
     const profile = await profileRequest(t, accessToken, key);
     expect(profile.statusCode).toBe(401);
     expect(profile.json().error).toBe('invalid_token');
+    expect(lastReason(t)).toBe('revoked');
     expect(profile.headers['www-authenticate']).toMatch(/^DPoP error="invalid_token", error_description="access token has been revoked", algs="/);
   }
 
@@ -52,6 +56,7 @@ describe('POST /oidc/revoke (RFC 7009)', () => {
       const refresh = await refreshRequest(t, refreshed.refresh_token!, key);
       expect(refresh.statusCode).toBe(400);
       expect(refresh.json().error).toBe('invalid_grant');
+      expect(lastReason(t)).toBe('revoked');
     });
 
     it('denies a revoked access token, and leaves the grant (its refresh token) alone', async () => {
@@ -74,6 +79,7 @@ describe('POST /oidc/revoke (RFC 7009)', () => {
       expectRevoked(await spa({ token: tokens.refresh_token!, token_type_hint: 'access_token' }));
       await expectAccessDenied(tokens.access_token);
       expect((await refreshRequest(t, tokens.refresh_token!, key)).json().error).toBe('invalid_grant');
+      expect(lastReason(t)).toBe('revoked');
     });
 
     it('finds an access token sent with token_type_hint=refresh_token', async () => {
@@ -93,6 +99,7 @@ describe('POST /oidc/revoke (RFC 7009)', () => {
       expect(await introspect(t, web.access_token)).toEqual({ active: false });
       const refresh = await webTokenRequest(t, { grant_type: 'refresh_token', refresh_token: web.refresh_token! });
       expect(refresh.json().error).toBe('invalid_grant');
+      expect(lastReason(t)).toBe('revoked');
     });
   });
 
@@ -115,34 +122,34 @@ describe('POST /oidc/revoke (RFC 7009)', () => {
   describe('refusals', () => {
     it("refuses a client revoking another client's token with unauthorized_client, and the token stays valid (§2.1)", async () => {
       const web = { authorization: basicAuth(webClient.id, webClient.secret) };
-      expectRevocationError(await revokeRequest(t, { token: tokens.refresh_token! }, web), 'unauthorized_client');
-      expectRevocationError(await revokeRequest(t, { token: tokens.access_token }, web), 'unauthorized_client');
-      expectRevocationError(await revokeRequest(t, { client_id: 'first-party-spa', token: tokens.access_token }), 'unauthorized_client');
+      expectRevocationError(t, await revokeRequest(t, { token: tokens.refresh_token! }, web), 'unauthorized_client', 'token_owner');
+      expectRevocationError(t, await revokeRequest(t, { token: tokens.access_token }, web), 'unauthorized_client', 'token_owner');
+      expectRevocationError(t, await revokeRequest(t, { client_id: 'first-party-spa', token: tokens.access_token }), 'unauthorized_client', 'token_owner');
       expect((await introspect(t, tokens.access_token)).active).toBe(true);
       expect((await refreshRequest(t, tokens.refresh_token!, key)).statusCode).toBe(200);
     });
 
     it('refuses a missing token with invalid_request', async () => {
-      expectRevocationError(await spa({}), 'invalid_request');
+      expectRevocationError(t, await spa({}), 'invalid_request', 'token');
     });
 
     it('refuses a wrong client secret with 401 invalid_client and a Basic challenge', async () => {
       const response = await revokeRequest(t, { token: tokens.access_token }, { authorization: basicAuth(webClient.id, 'wrong-secret') });
-      expectRevocationError(response, 'invalid_client', 401);
+      expectRevocationError(t, response, 'invalid_client', 'client_auth', 401);
       expect(response.headers['www-authenticate']).toBe(`Basic realm="${issuer}"`);
     });
 
     it('refuses an unknown client with 401 invalid_client', async () => {
-      expectRevocationError(await revokeRequest(t, { client_id: 'nobody', token: tokens.access_token }), 'invalid_client', 401);
+      expectRevocationError(t, await revokeRequest(t, { client_id: 'nobody', token: tokens.access_token }), 'invalid_client', 'client_auth', 401);
     });
 
     it('refuses a request without any client identification with 401 invalid_client', async () => {
-      expectRevocationError(await revokeRequest(t, { token: tokens.access_token }), 'invalid_client', 401);
+      expectRevocationError(t, await revokeRequest(t, { token: tokens.access_token }), 'invalid_client', 'client_auth', 401);
       expect((await introspect(t, tokens.access_token)).active).toBe(true);
     });
 
     it('refuses a confidential client that sends no secret with 401 invalid_client', async () => {
-      expectRevocationError(await revokeRequest(t, { client_id: serviceClient.id, token: tokens.access_token }), 'invalid_client', 401);
+      expectRevocationError(t, await revokeRequest(t, { client_id: serviceClient.id, token: tokens.access_token }), 'invalid_client', 'client_auth', 401);
     });
 
     it('refuses a repeated token parameter with invalid_request (RFC 6749 §3.2)', async () => {
@@ -152,7 +159,7 @@ describe('POST /oidc/revoke (RFC 7009)', () => {
         headers: form,
         payload: `client_id=spa&token=${tokens.access_token}&token=${tokens.refresh_token}`,
       });
-      expectRevocationError(response, 'invalid_request');
+      expectRevocationError(t, response, 'invalid_request', 'schema');
       expect((await introspect(t, tokens.access_token)).active).toBe(true);
     });
 
@@ -163,7 +170,7 @@ describe('POST /oidc/revoke (RFC 7009)', () => {
         headers: { 'content-type': 'application/json' },
         payload: JSON.stringify({ client_id: 'spa', token: tokens.access_token }),
       });
-      expectRevocationError(response, 'invalid_request');
+      expectRevocationError(t, response, 'invalid_request', 'content_type');
       expect((await introspect(t, tokens.access_token)).active).toBe(true);
     });
   });
@@ -220,6 +227,7 @@ describe('POST /oidc/revoke never answers 200 without revoking (fails closed)', 
       expectRevoked(await revokeRequest(t, { client_id: 'spa', token: tokens.refresh_token! }));
       expect(await introspect(t, tokens.access_token)).toEqual({ active: false });
       expect((await refreshRequest(t, tokens.refresh_token!, key)).json().error).toBe('invalid_grant');
+      expect(lastReason(t)).toBe('revoked');
     } finally {
       await t.app.close();
     }

@@ -2,6 +2,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth, form, issuer, makeTestApp, serviceClient, type TestApp } from '../helpers/app.js';
 import { makeProof, makeProofKey, type ProofKey } from '../helpers/dpop.js';
+import { lastReason } from '../helpers/protocol.js';
 
 const tokenUrl = `${issuer}/token`;
 
@@ -48,6 +49,7 @@ describe('POST /oidc/token, client_credentials', () => {
       const response = await request({}, 'grant_type=client_credentials', 'bound-client');
       expect(response.statusCode).toBe(400);
       expect(response.json().error).toBe('invalid_dpop_proof');
+      expect(lastReason(t)).toBe('missing');
       expect(response.headers['cache-control']).toBe('no-store');
     });
 
@@ -74,6 +76,7 @@ describe('POST /oidc/token, client_credentials', () => {
         error: 'invalid_dpop_proof',
         error_description: `DPoP proof htu does not match the request URL; expected ${tokenUrl}`,
       });
+      expect(lastReason(t)).toBe('htu');
     });
 
     it('gives the server time when iat is out of the window, and every answer carries Date, so a client can see its skew', async () => {
@@ -83,6 +86,7 @@ describe('POST /oidc/token, client_credentials', () => {
         error: 'invalid_dpop_proof',
         error_description: `DPoP proof iat is outside the acceptance window; server time is ${Math.floor(now())}`,
       });
+      expect(lastReason(t)).toBe('iat');
       expect(response.headers.date).toMatch(/GMT$/);
     });
 
@@ -95,6 +99,7 @@ describe('POST /oidc/token, client_credentials', () => {
       });
       expect(spoofed.statusCode).toBe(400);
       expect(spoofed.json().error).toBe('invalid_dpop_proof');
+      expect(lastReason(t)).toBe('htu');
       const configured = await request({ host: 'evil.example', 'x-forwarded-host': 'evil.example', dpop: await proof() });
       expect(configured.statusCode).toBe(200);
     });
@@ -103,6 +108,7 @@ describe('POST /oidc/token, client_credentials', () => {
       const response = await request({ dpop: await proof({ htm: 'GET' }) });
       expect(response.statusCode).toBe(400);
       expect(response.json().error).toBe('invalid_dpop_proof');
+      expect(lastReason(t)).toBe('htm');
     });
 
     it('refuses a replayed proof (RFC 9449 §11.1)', async () => {
@@ -111,30 +117,35 @@ describe('POST /oidc/token, client_credentials', () => {
       const again = await request({ dpop: once });
       expect(again.statusCode).toBe(400);
       expect(again.json()).toEqual({ error: 'invalid_dpop_proof', error_description: 'DPoP proof has already been used' });
+      expect(lastReason(t)).toBe('replay');
     });
 
     it('refuses two DPoP header fields (RFC 9449 §4.3 check 1)', async () => {
       const response = await request({ dpop: [await proof(), await proof()] });
       expect(response.statusCode).toBe(400);
       expect(response.json()).toEqual({ error: 'invalid_dpop_proof', error_description: 'more than one DPoP header' });
+      expect(lastReason(t)).toBe('multiple');
     });
 
     it('refuses a comma-joined DPoP header value', async () => {
       const response = await request({ dpop: `${await proof()}, ${await proof()}` });
       expect(response.statusCode).toBe(400);
       expect(response.json().error).toBe('invalid_dpop_proof');
+      expect(lastReason(t)).toBe('multiple');
     });
 
     it('refuses a proof that is not a JWT', async () => {
       const response = await request({ dpop: 'not-a-jwt' });
       expect(response.statusCode).toBe(400);
       expect(response.json().error).toBe('invalid_dpop_proof');
+      expect(lastReason(t)).toBe('malformed');
     });
 
     it('refuses an old proof (iat outside the window)', async () => {
       const response = await request({ dpop: await proof({ iat: now() - 61 }) });
       expect(response.statusCode).toBe(400);
       expect(response.json().error).toBe('invalid_dpop_proof');
+      expect(lastReason(t)).toBe('iat');
     });
   });
 
@@ -143,6 +154,7 @@ describe('POST /oidc/token, client_credentials', () => {
       const first = await request({ dpop: await proof() }, 'grant_type=client_credentials', 'nonce-client');
       expect(first.statusCode).toBe(400);
       expect(first.json().error).toBe('use_dpop_nonce');
+      expect(lastReason(t)).toBe('nonce');
       const nonce = first.headers['dpop-nonce'];
       expect(nonce).toMatch(/^[\x21\x23-\x5B\x5D-\x7E]+$/);
       expect(first.headers['cache-control']).toBe('no-store');
@@ -157,6 +169,7 @@ describe('POST /oidc/token, client_credentials', () => {
       const response = await request({ dpop: await proof() }, 'grant_type=client_credentials', 'nonce-client');
       expect(response.statusCode).toBe(400);
       expect(response.json().error).toBe('use_dpop_nonce');
+      expect(lastReason(t)).toBe('nonce');
     });
 
     it('refuses a stale nonce with use_dpop_nonce and a fresh nonce', async () => {
@@ -166,6 +179,7 @@ describe('POST /oidc/token, client_credentials', () => {
       const stale = await request({ dpop: await proof({ nonce }) }, 'grant_type=client_credentials', 'nonce-client');
       expect(stale.statusCode).toBe(400);
       expect(stale.json().error).toBe('use_dpop_nonce');
+      expect(lastReason(t)).toBe('nonce');
       expect(stale.headers['dpop-nonce']).not.toBe(nonce);
     });
 
@@ -180,6 +194,7 @@ describe('POST /oidc/token, client_credentials', () => {
         });
         expect(response.statusCode).toBe(400);
         expect(response.json().error).toBe('use_dpop_nonce');
+        expect(lastReason(strict)).toBe('nonce');
         expect(response.headers['dpop-nonce']).toBeTypeOf('string');
       } finally {
         await strict.app.close();
@@ -197,6 +212,7 @@ describe('POST /oidc/token, client_credentials', () => {
       });
       expect(response.statusCode).toBe(401);
       expect(response.json().error).toBe('invalid_client');
+      expect(lastReason(t)).toBe('client_auth');
       expect(response.headers['www-authenticate']).toBe(`Basic realm="${issuer}"`);
     });
 
@@ -204,6 +220,7 @@ describe('POST /oidc/token, client_credentials', () => {
       const response = await request({}, 'grant_type=client_credentials', 'nobody');
       expect(response.statusCode).toBe(401);
       expect(response.json().error).toBe('invalid_client');
+      expect(lastReason(t)).toBe('client_auth');
     });
 
     it('accepts client_secret_post for a client registered with it', async () => {
@@ -226,6 +243,7 @@ describe('POST /oidc/token, client_credentials', () => {
       });
       expect(response.statusCode).toBe(401);
       expect(response.json().error).toBe('invalid_client');
+      expect(lastReason(t)).toBe('client_auth');
       expect(response.headers['www-authenticate']).toBeUndefined();
     });
 
@@ -233,12 +251,14 @@ describe('POST /oidc/token, client_credentials', () => {
       const response = await request({}, `grant_type=client_credentials&client_secret=${encodeURIComponent(serviceClient.secret)}`);
       expect(response.statusCode).toBe(400);
       expect(response.json().error).toBe('invalid_request');
+      expect(lastReason(t)).toBe('client_auth');
     });
 
     it('refuses a request without client authentication', async () => {
       const response = await t.app.inject({ method: 'POST', url: '/oidc/token', headers: form, payload: 'grant_type=client_credentials' });
       expect(response.statusCode).toBe(401);
       expect(response.json().error).toBe('invalid_client');
+      expect(lastReason(t)).toBe('client_auth');
     });
 
     it('refuses a client not registered for the grant type with unauthorized_client', async () => {
@@ -250,6 +270,7 @@ describe('POST /oidc/token, client_credentials', () => {
       });
       expect(response.statusCode).toBe(400);
       expect(response.json().error).toBe('unauthorized_client');
+      expect(lastReason(t)).toBe('grant_type');
     });
   });
 
@@ -258,12 +279,14 @@ describe('POST /oidc/token, client_credentials', () => {
       const response = await request({}, 'scope=api%3Aread');
       expect(response.statusCode).toBe(400);
       expect(response.json().error).toBe('invalid_request');
+      expect(lastReason(t)).toBe('grant_type');
     });
 
     it('refuses an unknown grant_type with unsupported_grant_type', async () => {
       const response = await request({}, 'grant_type=password&username=a&password=b');
       expect(response.statusCode).toBe(400);
       expect(response.json().error).toBe('unsupported_grant_type');
+      expect(lastReason(t)).toBe('grant_type');
     });
 
     it('refuses a grant_type named like an object member (constructor, __proto__, toString) with unsupported_grant_type', async () => {
@@ -271,6 +294,7 @@ describe('POST /oidc/token, client_credentials', () => {
         const response = await request({}, `grant_type=${grantType}`);
         expect(response.statusCode).toBe(400);
         expect(response.json()).toEqual({ error: 'unsupported_grant_type', error_description: `grant_type ${grantType} is not supported` });
+        expect(lastReason(t)).toBe('grant_type');
       }
     });
 
@@ -278,27 +302,32 @@ describe('POST /oidc/token, client_credentials', () => {
       const unsupported = await request({}, 'grant_type=%22p%C3%A9%5C%0A');
       expect(unsupported.statusCode).toBe(400);
       expect(unsupported.json()).toEqual({ error: 'unsupported_grant_type', error_description: 'grant_type p is not supported' });
+      expect(lastReason(t)).toBe('grant_type');
       const repeated = await request({}, 'grant_type=client_credentials&%22x%C3%A9=1&%22x%C3%A9=2');
       expect(repeated.statusCode).toBe(400);
       expect(repeated.json()).toEqual({ error: 'invalid_request', error_description: 'invalid request parameter: body/x must be string' });
+      expect(lastReason(t)).toBe('schema');
     });
 
     it('refuses a repeated parameter with invalid_request', async () => {
       const response = await request({}, 'grant_type=client_credentials&scope=api%3Aread&scope=api%3Awrite');
       expect(response.statusCode).toBe(400);
       expect(response.json().error).toBe('invalid_request');
+      expect(lastReason(t)).toBe('schema');
     });
 
     it('refuses a JSON body with invalid_request', async () => {
       const response = await request({ 'content-type': 'application/json' }, JSON.stringify({ grant_type: 'client_credentials' }));
       expect(response.statusCode).toBe(400);
       expect(response.json().error).toBe('invalid_request');
+      expect(lastReason(t)).toBe('content_type');
     });
 
     it('refuses a scope the client may not have with invalid_scope', async () => {
       const response = await request({}, 'grant_type=client_credentials&scope=admin');
       expect(response.statusCode).toBe(400);
       expect(response.json().error).toBe('invalid_scope');
+      expect(lastReason(t)).toBe('scope');
     });
 
     it('answers a GET with 405 and Allow: POST, never a 500 (RFC 9110 §15.5.6)', async () => {
@@ -306,6 +335,7 @@ describe('POST /oidc/token, client_credentials', () => {
       expect(response.statusCode).toBe(405);
       expect(response.headers.allow).toBe('POST');
       expect(response.json()).toEqual({ error: 'invalid_request', error_description: 'method GET is not allowed here; use POST' });
+      expect(lastReason(t)).toBe('method');
     });
   });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { jwtBearerAssertionType, verifyClientAssertion, type ClientAssertionDeps } from '../../src/oauth/client-assertion.js';
 import {
@@ -10,11 +10,14 @@ import {
   type ClientCredentialsInput,
   type CredentialVerifiers,
 } from '../../src/oauth/client-auth.js';
+import { ClientAuthLimiter } from '../../src/oauth/client-auth-limiter.js';
 import { StaticClientRegistry } from '../../src/oauth/clients.js';
 import { OAuthError } from '../../src/oauth/errors.js';
+import { MemoryFailureCounter } from '../../src/stores/memory/failure-counter.js';
 import { MemoryReplayCache } from '../../src/stores/memory/replay-cache.js';
 import { decoySecretHash, hashClientSecret, verifySecret } from '../../src/users/secret-hash.js';
 import { basicAuth, testClock } from '../helpers/app.js';
+import { expectOAuthError } from '../helpers/protocol.js';
 
 const secret = 'a-client-secret-0123456789abcdef-0123';
 const audience = 'https://op.example.test/oidc/token';
@@ -116,5 +119,126 @@ describe('authenticateClient does the same work for an unknown client as for a w
     expect(await attempt({ clientId: 'basic-client' })).toMatchObject(failed(false));
     expect(verifiers.secretHashes).toEqual([]);
     expect(await attempt({ clientId: 'public' })).toBe('public');
+  });
+});
+
+describe('authenticateClient refusals: the code says what the client did wrong, the reason and cause say what the log keeps', () => {
+  const clock = testClock();
+  const oddSecret = 'with:colon+plus %20 and é';
+  let deps: ClientAuthDeps & { assertions: ClientAssertionDeps };
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair('ES256');
+    const config = parseConfig({
+      clients: [
+        { client_id: 'basic-client', client_secret_hash: hashClientSecret(secret), token_endpoint_auth_method: 'client_secret_basic' },
+        { client_id: 'odd id:1', client_secret_hash: hashClientSecret(oddSecret), token_endpoint_auth_method: 'client_secret_basic' },
+        { client_id: 'post-client', client_secret_hash: hashClientSecret(secret), token_endpoint_auth_method: 'client_secret_post' },
+        { client_id: 'signed', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ ...(await exportJWK(pair.publicKey)), alg: 'ES256' }] } },
+      ],
+    });
+    deps = {
+      clients: new StaticClientRegistry(config.clients),
+      assertions: { audiences: [audience], replayCache: new MemoryReplayCache(1000, clock), clock },
+    };
+  });
+
+  const assertionFor = (subject: string) =>
+    new SignJWT({ iss: subject, sub: subject, aud: audience, jti: randomUUID(), exp: clock() / 1000 + 60 })
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode('a-shared-secret-nobody-registered-0123'));
+
+  it('decodes client_id and secret as form-urlencoded before Base64 (RFC 6749 §2.3.1)', async () => {
+    expect((await authenticateClient({ authorization: basicAuth('odd id:1', oddSecret) }, deps)).client_id).toBe('odd id:1');
+  });
+
+  it.each([
+    ['Base64 that is not Base64', 'Basic !!!'],
+    ['no colon between id and secret', `Basic ${Buffer.from('basic-client').toString('base64')}`],
+    ['a bad percent-encoding', `Basic ${Buffer.from('basic-client:%E0%A4%A').toString('base64')}`],
+  ])('refuses a Basic header with %s as invalid_client with a Basic challenge (RFC 6749 §2.3.1)', async (_case, authorization) => {
+    const error = await expectOAuthError(authenticateClient({ authorization }, deps), 'invalid_client', 'client_auth');
+    expect(error.basicChallenge).toBe(true);
+  });
+
+  it.each<[string, ClientCredentialsInput]>([
+    ['Basic and client_secret', { authorization: basicAuth('basic-client', secret), clientSecret: secret }],
+    ['an assertion and Basic', { authorization: basicAuth('basic-client', secret), clientAssertionType: jwtBearerAssertionType, clientAssertion: 'x.y.z' }],
+    ['an assertion and client_secret', { clientSecret: secret, clientAssertionType: jwtBearerAssertionType, clientAssertion: 'x.y.z' }],
+  ])('refuses %s in one request with invalid_request (RFC 6749 §2.3: one method per request)', async (_case, input) => {
+    const error = await expectOAuthError(authenticateClient(input, deps), 'invalid_request', 'client_auth');
+    expect(error.message).toBe('use only one client authentication method');
+  });
+
+  it('refuses a client_id parameter that names another client than Basic does, with invalid_request', async () => {
+    await expectOAuthError(authenticateClient({ authorization: basicAuth('basic-client', secret), clientId: 'post-client' }, deps), 'invalid_request', 'client_auth');
+  });
+
+  it('refuses another client_assertion_type, and an assertion type without assertion, with invalid_request (RFC 7521 §4.2)', async () => {
+    await expectOAuthError(authenticateClient({ clientAssertionType: 'urn:other', clientAssertion: await assertionFor('signed') }, deps), 'invalid_request', 'client_auth');
+    const missing = await expectOAuthError(authenticateClient({ clientAssertionType: jwtBearerAssertionType }, deps), 'invalid_request', 'client_auth');
+    expect(missing.message).toBe('client_assertion is required');
+  });
+
+  it('refuses an assertion that is not a JWT, or that names another client than client_id, with invalid_client', async () => {
+    await expectOAuthError(authenticateClient({ clientAssertionType: jwtBearerAssertionType, clientAssertion: 'not-a-jwt' }, deps), 'invalid_client', 'client_auth');
+    const input = { clientId: 'signed', clientAssertionType: jwtBearerAssertionType, clientAssertion: await assertionFor('someone-else') };
+    await expectOAuthError(authenticateClient(input, deps), 'invalid_client', 'client_auth');
+  });
+
+  it('refuses an assertion with a symmetric alg (RFC 7523 §3: the client’s registered key), as a failed assertion', async () => {
+    const input = { clientAssertionType: jwtBearerAssertionType, clientAssertion: await assertionFor('signed') };
+    await expectOAuthError(authenticateClient(input, deps), 'invalid_client', 'client_assertion');
+  });
+
+  it('refuses a private_key_jwt client when assertions are not configured, with the real cause kept for the log', async () => {
+    const input = { clientAssertionType: jwtBearerAssertionType, clientAssertion: await assertionFor('signed') };
+    const error = await expectOAuthError(authenticateClient(input, { clients: deps.clients }), 'invalid_client', 'client_auth');
+    expect(error.logDetail).toEqual({ cause: 'assertions_disabled' });
+  });
+
+  it.each<[string, ClientCredentialsInput, string]>([
+    ['a wrong secret', { authorization: basicAuth('basic-client', 'wrong') }, 'secret_mismatch'],
+    ['an unknown client', { authorization: basicAuth('nobody', secret) }, 'unknown_client'],
+    ['a client registered for another method', { clientId: 'basic-client', clientSecret: secret }, 'registered_for_client_secret_basic'],
+  ])('keeps the cause of %s in logDetail, never in the answer', async (_case, input, cause) => {
+    const error = await expectOAuthError(authenticateClient(input, deps), 'invalid_client', 'client_auth');
+    expect(error.message).toBe('client authentication failed');
+    expect(error.logDetail).toEqual({ cause });
+  });
+});
+
+describe('authenticateClient with the failure limiter (client-auth-limiter.ts)', () => {
+  let clock: ReturnType<typeof testClock>;
+  let deps: ClientAuthDeps;
+  beforeEach(() => {
+    clock = testClock();
+    const config = parseConfig({
+      clients: [{ client_id: 'basic-client', client_secret_hash: hashClientSecret(secret), token_endpoint_auth_method: 'client_secret_basic' }],
+    });
+    deps = {
+      clients: new StaticClientRegistry(config.clients),
+      clientAuthLimiter: new ClientAuthLimiter(new MemoryFailureCounter(1000, clock), { maxFailuresPerClient: 2, maxFailuresPerAddress: 5, windowSeconds: 60 }),
+    };
+  });
+  const attempt = (password: string, address = '192.0.2.1') => authenticateClient({ authorization: basicAuth('basic-client', password), address }, deps);
+
+  it('refuses every attempt for a client at its bound with 429 client_auth_rate_limited, the right secret included', async () => {
+    await expectOAuthError(attempt('wrong'), 'invalid_client', 'client_auth');
+    await expectOAuthError(attempt('wrong', '192.0.2.2'), 'invalid_client', 'client_auth');
+    const blocked = await expectOAuthError(attempt(secret, '192.0.2.3'), 'temporarily_unavailable', 'client_auth_rate_limited');
+    expect({ status: blocked.status, retryAfterSeconds: blocked.retryAfterSeconds }).toEqual({ status: 429, retryAfterSeconds: 60 });
+    clock.advance(60_000);
+    expect((await attempt(secret)).client_id).toBe('basic-client');
+  });
+
+  it('counts neither successes nor malformed requests (invalid_request) as failures', async () => {
+    for (let index = 0; index < 3; index++) {
+      expect((await attempt(secret)).client_id).toBe('basic-client');
+      await expectOAuthError(authenticateClient({ authorization: basicAuth('basic-client', secret), clientSecret: secret, address: '192.0.2.1' }, deps), 'invalid_request', 'client_auth');
+    }
+    await expectOAuthError(attempt('wrong'), 'invalid_client', 'client_auth');
+    await expectOAuthError(attempt('wrong'), 'invalid_client', 'client_auth');
+    await expectOAuthError(attempt(secret), 'temporarily_unavailable', 'client_auth_rate_limited');
   });
 });
