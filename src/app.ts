@@ -33,7 +33,13 @@ import { authorizationCodeGrant } from './oauth/grants/authorization-code.js';
 import { clientCredentialsGrant } from './oauth/grants/client-credentials.js';
 import { refreshTokenGrant } from './oauth/grants/refresh-token.js';
 import type { UserTokenDeps } from './oauth/grants/user-tokens.js';
-import { resolveLogoutRequest, verifyIdTokenHint } from './oauth/logout.js';
+import { endSession, verifyIdTokenHint } from './oauth/logout.js';
+import { authorize } from './oauth/authorize/authorize.js';
+import type { BrowserFlowDeps } from './oauth/authorize/flow.js';
+import { InteractionSeal } from './oauth/authorize/interaction-seal.js';
+import { answerConsent } from './oauth/consent.js';
+import { signIn } from './oauth/sign-in.js';
+import { interactionCookie } from './http/cookies.js';
 import { revokeToken } from './oauth/revocation.js';
 import { userinfoClaims } from './oauth/userinfo.js';
 import { introspectToken } from './oauth/introspection.js';
@@ -99,7 +105,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       })
     : undefined;
   const stores = metrics ? instrumentStores(createdStores, metrics) : createdStores;
-  const { replayCache, revoked, codes, grants, refreshTokens, sessions, interactions, consents } = stores;
+  const { replayCache, revoked, codes, grants, refreshTokens } = stores;
   const users = new StaticUserDirectory(config.users);
   // A replay cache in memory starts empty: what it saw before a restart is refused by age instead.
   const notBeforeMs = stores.replayCacheIsVolatile ? clock() : undefined;
@@ -232,31 +238,32 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     path: pathOf(urls.revocation),
     revoke: (request) => revokeToken(request, { clients, assertions, clientAuthLimiter, requestLimiter: revocationLimiter, refreshTokens, revoked, grants, verifyAccessToken: verifyToken }),
   });
+  const browserFlow: BrowserFlowDeps = {
+    issuer,
+    clock,
+    clients,
+    users,
+    codes,
+    consents: stores.consents,
+    sessions: stores.sessions,
+    endedInteractions: stores.endedInteractions,
+    // Keyed from the nonce secret (shared by every instance already), following its reloads.
+    seal: new InteractionSeal(() => nonces.currentSecrets, { cookieName: interactionCookie }),
+    codeTtlMs: config.authorizationCode.ttlSeconds * 1000,
+    consentTtlMs: config.session.consentTtlSeconds * 1000,
+    sessionTtlMs: config.session.ttlSeconds * 1000,
+    interactionTtlMs: config.session.interactionTtlSeconds * 1000,
+  };
   registerAuthorizeRoutes(app, {
     paths: { authorize: pathOf(urls.authorization), login: pathOf(urls.login), consent: pathOf(urls.consent) },
     issuer,
-    clients,
-    users,
-    sessions,
-    interactions,
-    flow: {
-      issuer,
-      clock,
-      codes,
-      consents,
-      codeTtlMs: config.authorizationCode.ttlSeconds * 1000,
-      consentTtlMs: config.session.consentTtlSeconds * 1000,
-    },
-    sessionTtlSeconds: config.session.ttlSeconds,
-    interactionTtlSeconds: config.session.interactionTtlSeconds,
+    authorize: (params, cookies) => authorize(params, cookies, browserFlow),
+    signIn: (form, cookies) => signIn(form, cookies, browserFlow),
+    consent: (form, cookies) => answerConsent(form, cookies, browserFlow),
     loginAttemptsPerMinute: config.http.loginAttemptsPerMinute,
     authorizeRequestsPerMinute: config.http.authorizeRequestsPerMinute,
   });
-  registerLogoutRoute(app, {
-    path: pathOf(urls.endSession),
-    issuer,
-    sessions,
-    resolve: (params) => resolveLogoutRequest(params, { clients, verifyIdTokenHint: (token) => verifyIdTokenHint(token, { keys, issuer }) }),
-  });
+  const logoutDeps = { sessions: stores.sessions, clients, verifyIdTokenHint: (token: string) => verifyIdTokenHint(token, { keys, issuer }) };
+  registerLogoutRoute(app, { path: pathOf(urls.endSession), issuer, logout: (input) => endSession(input, logoutDeps) });
   return app;
 }

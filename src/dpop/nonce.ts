@@ -34,6 +34,11 @@ export class DpopNonces {
     this.stepMs = stepSeconds * 1000;
   }
 
+  /** The secrets in use: the interaction cookie's key derives from them, and follows a reload. */
+  get currentSecrets(): NonceSecrets {
+    return this.secrets;
+  }
+
   /** Takes reloaded secrets (SIGHUP); the next nonce issued uses the new current one. */
   useSecrets(secrets: NonceSecrets): void {
     this.secrets = secrets;

@@ -1,8 +1,6 @@
 import type { CookieSerializeOptions } from '@fastify/cookie';
-import type { FastifyRequest } from 'fastify';
-import type { Session } from '../oauth/authorize/flow.js';
-import type { ExpiringStore } from '../stores/ports.js';
-import { hashOpaque } from '../tokens/opaque.js';
+import type { FastifyReply } from 'fastify';
+import type { OutcomeCookies } from '../oauth/authorize/outcome.js';
 
 /** Cookies of the provider's own pages: HttpOnly, SameSite=Lax, Secure when the issuer is https, scoped to the issuer path. */
 export function cookieOptions(issuer: string, maxAgeSeconds?: number): CookieSerializeOptions {
@@ -17,10 +15,12 @@ export function cookieOptions(issuer: string, maxAgeSeconds?: number): CookieSer
 }
 
 export const sessionCookie = 'dpop_oidc_session';
+/** Holds the pending sign-in, sealed (src/oauth/authorize/interaction-seal.ts). */
 export const interactionCookie = 'dpop_oidc_interaction';
 
-/** Reads the session named by the session cookie (stored under the cookie value's hash). */
-export async function currentSession(request: FastifyRequest, sessions: ExpiringStore<Session>): Promise<Session | undefined> {
-  const id = request.cookies[sessionCookie];
-  return id ? sessions.get(hashOpaque(id)) : undefined;
+/** Sets or clears the cookies a step of the browser flow asks for. */
+export function applyOutcomeCookies(reply: FastifyReply, issuer: string, cookies: OutcomeCookies): void {
+  if (cookies.session) reply.setCookie(sessionCookie, cookies.session.value, cookieOptions(issuer, cookies.session.maxAgeSeconds));
+  if (cookies.interaction === 'clear') reply.clearCookie(interactionCookie, cookieOptions(issuer));
+  else if (cookies.interaction) reply.setCookie(interactionCookie, cookies.interaction.value, cookieOptions(issuer, cookies.interaction.maxAgeSeconds));
 }

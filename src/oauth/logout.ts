@@ -1,7 +1,11 @@
 import { compactVerify } from 'jose';
+import { constantTimeEqual } from '../lib/constant-time.js';
+import type { SessionStore } from '../stores/ports.js';
 import type { SigningKeys } from '../tokens/keys.js';
+import { hashOpaque } from '../tokens/opaque.js';
 import type { Client, ClientRegistry } from './clients.js';
 import { OAuthError } from './errors.js';
+import { findSession } from './session.js';
 
 /**
  * OpenID Connect RP-Initiated Logout 1.0: who asks, and where the browser may go afterwards.
@@ -76,4 +80,78 @@ export function postLogoutUrl(request: LogoutRequest): string | undefined {
   const url = new URL(request.redirectUri);
   if (request.state !== undefined) url.searchParams.set('state', request.state);
   return url.toString();
+}
+
+/**
+ * What the end_session_endpoint answers: a refusal (a 400 page, never a redirect), the user
+ * signed out (and where to), or the confirmation page with what its form posts back.
+ */
+export type LogoutOutcome =
+  | { kind: 'refused'; error: OAuthError }
+  /** `clearSessionCookie` only when the request carried the cookie (see endSession). */
+  | { kind: 'signed_out'; redirectTo: string | undefined; clearSessionCookie: boolean }
+  | { kind: 'confirm'; confirmation: LogoutConfirmation };
+
+export interface LogoutConfirmation {
+  csrf: string;
+  client: Client | undefined;
+  redirectUri: string | undefined;
+  state: string | undefined;
+  idTokenHint: string | undefined;
+}
+
+export interface LogoutDeps {
+  sessions: SessionStore;
+  clients: ClientRegistry;
+  verifyIdTokenHint: (token: string) => Promise<{ sub: string; aud: string } | undefined>;
+}
+
+/** The confirmation form's CSRF token: derived from the session cookie, which only this browser has. */
+export function logoutCsrf(sessionCookie: string): string {
+  return hashOpaque(`logout\n${sessionCookie}`);
+}
+
+/**
+ * RP-Initiated Logout 1.0 §2-§3: signs out at once when no one is signed in, when the RP's
+ * id_token_hint names the signed-in user, or on the confirmation form's POST with its CSRF
+ * token; otherwise asks the user to confirm.
+ */
+export async function endSession(
+  input: { params: Readonly<Record<string, unknown>>; method: 'GET' | 'POST'; sessionCookie: string | undefined },
+  deps: LogoutDeps,
+): Promise<LogoutOutcome> {
+  let logout: LogoutRequest;
+  try {
+    logout = await resolveLogoutRequest(input.params, deps);
+  } catch (error) {
+    if (error instanceof OAuthError) return { kind: 'refused', error };
+    throw error;
+  }
+  const cookie = input.sessionCookie;
+  const session = await findSession(cookie, deps.sessions);
+  const redirectTo = postLogoutUrl(logout);
+  // Only a request that carried the cookie clears it: a cross-site POST carries no SameSite=Lax
+  // cookie, yet the browser applies the Set-Cookie of that top-level response, which would
+  // sign the user out without the confirmation.
+  if (!session || !cookie) return { kind: 'signed_out', redirectTo, clearSessionCookie: Boolean(cookie) };
+
+  const expected = logoutCsrf(cookie);
+  const csrf = input.params.csrf;
+  const confirmed = input.method === 'POST' && typeof csrf === 'string' && constantTimeEqual(csrf, expected);
+  // A valid id_token_hint for the signed-in user is the RP's word; otherwise the user confirms.
+  if (confirmed || (logout.hintSub !== undefined && logout.hintSub === session.sub)) {
+    await deps.sessions.end(session.id);
+    return { kind: 'signed_out', redirectTo, clearSessionCookie: true };
+  }
+  const idTokenHint = input.params.id_token_hint;
+  return {
+    kind: 'confirm',
+    confirmation: {
+      csrf: expected,
+      client: logout.client,
+      redirectUri: logout.redirectUri,
+      state: logout.state,
+      idTokenHint: typeof idTokenHint === 'string' && idTokenHint ? idTokenHint : undefined,
+    },
+  };
 }

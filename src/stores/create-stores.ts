@@ -1,23 +1,36 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
-import type { Session } from '../oauth/authorize/flow.js';
-import type { Interaction } from '../oauth/authorize/interaction.js';
 import { MemoryCodeStore } from './memory/code-store.js';
-import { MemoryExpiringStore } from './memory/expiring-store.js';
+import { MemoryConsentStore } from './memory/consent-store.js';
+import { MemoryEndedInteractions } from './memory/ended-interactions.js';
 import { MemoryGrantStore } from './memory/grant-store.js';
 import { MemoryRefreshTokenStore } from './memory/refresh-token-store.js';
 import { MemoryReplayCache } from './memory/replay-cache.js';
 import { MemoryRevokedTokens } from './memory/revoked-tokens.js';
-import type { Clock, CodeStore, ExpiringStore, FailureCounter, GrantStore, RefreshTokenStore, ReplayCache, RevokedTokens } from './ports.js';
+import { MemorySessionStore } from './memory/session-store.js';
+import type {
+  Clock,
+  CodeStore,
+  ConsentStore,
+  EndedInteractions,
+  FailureCounter,
+  GrantStore,
+  RefreshTokenStore,
+  ReplayCache,
+  RevokedTokens,
+  SessionStore,
+} from './ports.js';
 import { assertNoEviction, createRedisClient, guarded } from './redis/client.js';
 import { RedisCodeStore } from './redis/code-store.js';
-import { RedisExpiringStore } from './redis/expiring-store.js';
+import { RedisConsentStore } from './redis/consent-store.js';
+import { RedisEndedInteractions } from './redis/ended-interactions.js';
 import { RedisFailureCounter } from './redis/failure-counter.js';
 import { RedisGrantStore } from './redis/grant-store.js';
 import { RedisRefreshTokenStore } from './redis/refresh-token-store.js';
 import { RedisReplayCache } from './redis/replay-cache.js';
 import { RedisRevokedTokens } from './redis/revoked-tokens.js';
+import { RedisSessionStore } from './redis/session-store.js';
 
 /** Every store the provider uses, from one backend: memory (one process) or Redis (several instances). */
 export interface Stores {
@@ -26,9 +39,10 @@ export interface Stores {
   codes: CodeStore;
   grants: GrantStore;
   refreshTokens: RefreshTokenStore;
-  sessions: ExpiringStore<Session>;
-  interactions: ExpiringStore<Interaction>;
-  consents: ExpiringStore<string[]>;
+  sessions: SessionStore;
+  consents: ConsentStore;
+  /** Pending sign-ins live in the browser (a sealed cookie); only their ends are recorded. */
+  endedInteractions: EndedInteractions;
   /**
    * Fixed-window counts every instance shares (Redis): the rate limits and the failed client
    * authentications. Absent with memory, where each process counts its own, bounded, in app.ts.
@@ -77,10 +91,9 @@ export async function createStores(
       // Revoking a grant denies its access tokens on this same list.
       grants: new MemoryGrantStore(config.memoryMaxEntries, clock, revoked),
       refreshTokens: new MemoryRefreshTokenStore(config.memoryMaxEntries, clock),
-      sessions: new MemoryExpiringStore('session', config.memoryMaxEntries, clock),
-      // Pending sign-ins are created before anyone authenticates: a tighter bound.
-      interactions: new MemoryExpiringStore('interaction', Math.min(config.memoryMaxEntries, 100_000), clock),
-      consents: new MemoryExpiringStore('consent', config.memoryMaxEntries, clock),
+      sessions: new MemorySessionStore(config.memoryMaxEntries, clock),
+      consents: new MemoryConsentStore(config.memoryMaxEntries, clock),
+      endedInteractions: new MemoryEndedInteractions(config.memoryMaxEntries, clock),
       replayCacheIsVolatile: true,
       ping: async () => {},
       close: async () => {},
@@ -115,9 +128,9 @@ export async function createStores(
     codes: new RedisCodeStore(redis, prefix),
     grants: new RedisGrantStore(redis, prefix, clock),
     refreshTokens: new RedisRefreshTokenStore(redis, prefix, clock),
-    sessions: new RedisExpiringStore(redis, prefix, 'session'),
-    interactions: new RedisExpiringStore(redis, prefix, 'interaction'),
-    consents: new RedisExpiringStore(redis, prefix, 'consent'),
+    sessions: new RedisSessionStore(redis, prefix),
+    consents: new RedisConsentStore(redis, prefix),
+    endedInteractions: new RedisEndedInteractions(redis, prefix),
     sharedCounter: new RedisFailureCounter(redis, prefix),
     replayCacheIsVolatile: false,
     ping: async () => {

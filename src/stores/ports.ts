@@ -164,7 +164,49 @@ export interface RefreshTokenStore {
   rotate(familyId: string, presentedHash: string, next: RefreshTokenSuccessor): Promise<RotateResult>;
 }
 
-/** A short-lived key-value store with expiry: sessions, pending interactions, consents. */
+/** A signed-in user at this provider, stored under the hash of its cookie's value. */
+export interface SessionRecord {
+  id: string;
+  sub: string;
+  /** Seconds since the epoch, for `auth_time` and `max_age`. */
+  authTime: number;
+}
+
+/**
+ * Sessions of the browser sign-in. A session is never changed once made: a new sign-in makes a
+ * new one (no session fixation) and ends the one it replaces. Records are copies both ways.
+ */
+export interface SessionStore {
+  /** Stores a new session for `ttlMs`; throws StoreUnavailableError when full or down. */
+  create(session: SessionRecord, ttlMs: number): Promise<void>;
+  /** The session while it lasts. */
+  find(id: string): Promise<SessionRecord | undefined>;
+  /** Ends the session now; ending one that is gone does nothing. */
+  end(id: string): Promise<void>;
+}
+
+/** What each user granted each client (the consent page is skipped for scopes already granted). */
+export interface ConsentStore {
+  /**
+   * Adds `scopes` to what `sub` granted `clientId` and keeps the whole consent `ttlMs` from now,
+   * as one atomic step: two grants at once both count (Redis: SADD on one set).
+   */
+  grant(sub: string, clientId: string, scopes: readonly string[], ttlMs: number): Promise<void>;
+  /** The scopes granted so far, in no particular order; empty when none. */
+  scopes(sub: string, clientId: string): Promise<string[]>;
+}
+
+/**
+ * The sign-ins that have ended (a code or an error went back to the client). A pending sign-in
+ * is held by the browser alone (a sealed cookie), so this marker, recorded when it ends, is
+ * what keeps it from ending twice: a replayed consent POST must not mint a second code.
+ */
+export interface EndedInteractions {
+  /** Marks `interactionId` ended for `ttlMs` (until its cookie expires anyway): true the first time only. */
+  end(interactionId: string, ttlMs: number): Promise<boolean>;
+}
+
+/** A short-lived key-value store with expiry. */
 export interface ExpiringStore<V> {
   set(key: string, value: V, ttlMs: number): Promise<void>;
   get(key: string): Promise<V | undefined>;

@@ -3,8 +3,6 @@ import { basicAuth, form, issuer, makeTestApp, serviceClient, spaRedirect, type 
 import { pkcePair } from '../helpers/browser.js';
 import { makeProof, makeProofKey } from '../helpers/dpop.js';
 import { authorizeUrl } from '../helpers/flow.js';
-import { createStores, type Stores } from '../../src/stores/create-stores.js';
-import { parseConfig } from '../../src/config/load.js';
 
 /**
  * A client chooses what it sends, never how much the server writes: whatever is echoed from a
@@ -108,32 +106,27 @@ describe('no amplification of client input into logs or responses', () => {
 describe('the authorization endpoint refuses oversized parameters before any work', () => {
   const { challenge } = pkcePair();
   let t: TestApp;
-  let stores: Stores;
   let interactionsStarted: number;
   beforeEach(async () => {
-    stores = await createStores(parseConfig({}).store, { replayCacheMaxEntries: 1000 }, Date.now);
-    const interactions = stores.interactions;
     interactionsStarted = 0;
-    stores.interactions = {
-      set: (key, value, ttlMs) => {
-        interactionsStarted += 1;
-        return interactions.set(key, value, ttlMs);
-      },
-      get: (key) => interactions.get(key),
-      delete: (key) => interactions.delete(key),
-    };
-    t = await makeTestApp({}, { stores });
+    t = await makeTestApp();
   });
   afterEach(() => t.app.close());
 
-  /** POST, as a form: a body holds far more than a URL. */
-  const post = (params: Record<string, string>) =>
-    t.app.inject({
+  /**
+   * POST, as a form: a body holds far more than a URL. A pending sign-in lives in its sealed
+   * cookie, so an answer that sets that cookie is one that started a sign-in.
+   */
+  const post = async (params: Record<string, string>) => {
+    const response = await t.app.inject({
       method: 'POST',
       url: '/oidc/authorize',
       headers: form,
       payload: new URLSearchParams(Object.fromEntries(new URL(authorizeUrl(challenge, { params }), issuer).searchParams)).toString(),
     });
+    if (response.cookies.some((cookie) => cookie.name === 'dpop_oidc_interaction' && cookie.value !== '')) interactionsStarted += 1;
+    return response;
+  };
 
   function expectSmallErrorRedirect(response: Awaited<ReturnType<typeof post>>, description: string): void {
     expect(response.statusCode).toBe(303);

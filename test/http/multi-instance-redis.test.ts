@@ -6,11 +6,13 @@ import { createStores, type Stores } from '../../src/stores/create-stores.js';
 import { systemClock } from '../../src/stores/ports.js';
 import { createRedisClient } from '../../src/stores/redis/client.js';
 import { RedisCodeStore } from '../../src/stores/redis/code-store.js';
-import { RedisExpiringStore } from '../../src/stores/redis/expiring-store.js';
+import { RedisConsentStore } from '../../src/stores/redis/consent-store.js';
+import { RedisEndedInteractions } from '../../src/stores/redis/ended-interactions.js';
 import { RedisGrantStore } from '../../src/stores/redis/grant-store.js';
 import { RedisRefreshTokenStore } from '../../src/stores/redis/refresh-token-store.js';
 import { RedisReplayCache } from '../../src/stores/redis/replay-cache.js';
 import { RedisRevokedTokens } from '../../src/stores/redis/revoked-tokens.js';
+import { RedisSessionStore } from '../../src/stores/redis/session-store.js';
 import { basicAuth, defaultTestClients, form, issuer, makeTestApp, resourceServer, serviceClient, testClock, type TestApp } from '../helpers/app.js';
 import { Browser, redirectParams } from '../helpers/browser.js';
 import { makeProof, makeProofKey, type ProofKey } from '../helpers/dpop.js';
@@ -153,9 +155,9 @@ describe('Redis unavailable', () => {
       codes: new RedisCodeStore(down, prefix),
       grants: new RedisGrantStore(down, prefix, systemClock),
       refreshTokens: new RedisRefreshTokenStore(down, prefix, systemClock),
-      sessions: new RedisExpiringStore(down, prefix, 'session'),
-      interactions: new RedisExpiringStore(down, prefix, 'interaction'),
-      consents: new RedisExpiringStore(down, prefix, 'consent'),
+      sessions: new RedisSessionStore(down, prefix),
+      consents: new RedisConsentStore(down, prefix),
+      endedInteractions: new RedisEndedInteractions(down, prefix),
       ping: async () => {
         await down.ping();
       },

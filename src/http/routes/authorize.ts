@@ -1,28 +1,25 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ClientRegistry, Client } from '../../oauth/clients.js';
-import { nextAuthorizationStep, recordConsent, type AuthorizationFlowDeps, type NextStep, type Session } from '../../oauth/authorize/flow.js';
-import { resumeInteraction, startInteraction, type Interaction } from '../../oauth/authorize/interaction.js';
-import { authorizationResponseUrl, validateAuthorizationRequest } from '../../oauth/authorize/request.js';
+import type { AuthorizationOutcome } from '../../oauth/authorize/outcome.js';
+import type { ConsentForm } from '../../oauth/consent.js';
 import { OAuthError } from '../../oauth/errors.js';
-import type { ExpiringStore } from '../../stores/ports.js';
-import { hashOpaque, newOpaqueToken } from '../../tokens/opaque.js';
-import type { UserDirectory } from '../../users/directory.js';
-import { cookieOptions, currentSession, interactionCookie, sessionCookie } from '../cookies.js';
+import type { SignInForm } from '../../oauth/sign-in.js';
+import { applyOutcomeCookies, interactionCookie, sessionCookie } from '../cookies.js';
 import { formBodySchema, type FormParams } from '../form.js';
 import { renderConsentPage } from '../pages/consent-page.js';
 import { renderLoginPage } from '../pages/login-page.js';
 import { sendErrorPage, sendPage } from '../pages/send-page.js';
 
+export interface BrowserCookies {
+  interaction: string | undefined;
+  session: string | undefined;
+}
+
 export interface AuthorizeRouteDeps {
   paths: { authorize: string; login: string; consent: string };
   issuer: string;
-  clients: ClientRegistry;
-  users: UserDirectory;
-  sessions: ExpiringStore<Session>;
-  interactions: ExpiringStore<Interaction>;
-  flow: AuthorizationFlowDeps;
-  sessionTtlSeconds: number;
-  interactionTtlSeconds: number;
+  authorize: (params: Readonly<Record<string, unknown>>, cookies: BrowserCookies) => Promise<AuthorizationOutcome>;
+  signIn: (form: SignInForm, cookies: BrowserCookies) => Promise<AuthorizationOutcome>;
+  consent: (form: ConsentForm, cookies: BrowserCookies) => Promise<AuthorizationOutcome>;
   /** Sign-in attempts per client address per minute, against password guessing. */
   loginAttemptsPerMinute: number;
   authorizeRequestsPerMinute: number;
@@ -33,65 +30,46 @@ export interface AuthorizeRouteDeps {
  * forms it shows. No CORS here (RFC 9700 §2.6); pages cannot be framed (§4.16).
  */
 export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeRouteDeps): void {
-  const interactionCookieOptions = cookieOptions(deps.issuer, deps.interactionTtlSeconds);
+  const cookiesOf = (request: FastifyRequest): BrowserCookies => ({
+    interaction: request.cookies[interactionCookie],
+    session: request.cookies[sessionCookie],
+  });
 
-  const clientName = (client: Client) => client.client_name ?? client.client_id;
-
-  async function respond(reply: FastifyReply, step: NextStep, client: Client, interaction: Interaction | undefined, request: Interaction['request'], sub: string | undefined) {
-    if (step.kind === 'redirect') {
-      if (interaction) {
-        await deps.interactions.delete(interaction.id);
-        reply.clearCookie(interactionCookie, cookieOptions(deps.issuer));
-      }
-      return reply.header('cache-control', 'no-store').redirect(step.url, 303);
+  const render = (reply: FastifyReply, outcome: AuthorizationOutcome) => {
+    applyOutcomeCookies(reply, deps.issuer, outcome.cookies);
+    if (outcome.kind === 'refused') return sendErrorPage(reply, 400, outcome.error);
+    if (outcome.kind === 'redirect') {
+      // Logged in the request's line (src/observability/request-log.ts).
+      if (outcome.error) reply.request.oauthError = outcome.error;
+      return reply.header('cache-control', 'no-store').redirect(outcome.url, 303);
     }
-    const active = interaction ?? (await startInteraction(request, sub, { interactions: deps.interactions, ttlMs: deps.interactionTtlSeconds * 1000 }));
-    reply.setCookie(interactionCookie, active.id, interactionCookieOptions);
+    const { view } = outcome;
+    if (outcome.loginFailed) reply.request.refusalReason = 'login_failed';
+    const html =
+      outcome.page === 'login'
+        ? renderLoginPage({
+            action: deps.paths.login,
+            interactionId: view.interactionId,
+            csrfToken: view.csrf,
+            clientName: view.clientName,
+            ...(view.username !== undefined ? { username: view.username } : {}),
+            // One message for both a wrong username and a wrong password.
+            ...(outcome.loginFailed ? { error: 'Wrong username or password.' } : {}),
+          })
+        : renderConsentPage({
+            action: deps.paths.consent,
+            interactionId: view.interactionId,
+            csrfToken: view.csrf,
+            clientName: view.clientName,
+            scopes: view.scopes,
+          });
     // The form's POST answers with a redirect to the client: form-action must allow its origin.
-    const targets = [request.redirectUri];
-    if (step.kind === 'login') {
-      return sendPage(
-        reply,
-        200,
-        renderLoginPage({
-          action: deps.paths.login,
-          interactionId: active.id,
-          csrfToken: active.csrf,
-          clientName: clientName(client),
-          ...(request.loginHint ? { username: request.loginHint } : {}),
-        }),
-        targets,
-      );
-    }
-    return sendPage(
-      reply,
-      200,
-      renderConsentPage({
-        action: deps.paths.consent,
-        interactionId: active.id,
-        csrfToken: active.csrf,
-        clientName: clientName(client),
-        scopes: request.scopes,
-      }),
-      targets,
-    );
-  }
+    return sendPage(reply, outcome.loginFailed ? 401 : 200, html, [view.redirectUri]);
+  };
 
   const authorize = async (request: FastifyRequest, reply: FastifyReply) => {
     const params = (request.method === 'GET' ? request.query : request.body) as Record<string, unknown> | undefined;
-    const result = validateAuthorizationRequest(params ?? {}, deps.clients);
-    if (!result.ok) {
-      if (!result.redirect) return sendErrorPage(reply, 400, result.error);
-      request.oauthError = result.error;
-      const url = authorizationResponseUrl(result.redirect.uri, deps.issuer, result.redirect.state, { error: result.error });
-      return reply.header('cache-control', 'no-store').redirect(url, 303);
-    }
-    const session = await currentSession(request, deps.sessions);
-    const step = await nextAuthorizationStep(
-      { request: result.request, client: result.client, session, fresh: { login: false, consent: false } },
-      deps.flow,
-    );
-    return respond(reply, step, result.client, undefined, result.request, session?.sub);
+    return render(reply, await deps.authorize(params ?? {}, cookiesOf(request)));
   };
   // Each authorization request may start a pending sign-in: limited per client address, GET
   // and POST together. One limiter for both routes: a route-level rateLimit config gets its own
@@ -106,10 +84,6 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeRou
   const authorizeConfig = { htmlErrors: true };
   app.get(deps.paths.authorize, { config: authorizeConfig, onRequest: authorizeLimit }, authorize);
   app.post(deps.paths.authorize, { schema: { body: { type: 'object' } }, config: authorizeConfig, onRequest: authorizeLimit }, authorize);
-
-  const expired = new OAuthError('invalid_request', 'this sign-in request has expired or is invalid; start again from the application', {
-    reason: 'interaction',
-  });
 
   const loginOptions = {
     schema: { body: formBodySchema() },
@@ -126,58 +100,10 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeRou
       },
     },
   };
-  app.post<{ Body: FormParams }>(deps.paths.login, loginOptions, async (request, reply) => {
-    const interaction = await resumeInteraction(request.body, request.cookies[interactionCookie], deps.interactions);
-    if (!interaction) return sendErrorPage(reply, 400, expired);
-    const client = deps.clients.find(interaction.request.clientId);
-    if (!client) return sendErrorPage(reply, 400, expired);
-    const user = await deps.users.authenticate(request.body.username ?? '', request.body.password ?? '');
-    if (!user) {
-      request.refusalReason = 'login_failed';
-      // One message for both a wrong username and a wrong password.
-      return sendPage(
-        reply,
-        401,
-        renderLoginPage({
-          action: deps.paths.login,
-          interactionId: interaction.id,
-          csrfToken: interaction.csrf,
-          clientName: clientName(client),
-          username: request.body.username ?? '',
-          error: 'Wrong username or password.',
-        }),
-        [interaction.request.redirectUri],
-      );
-    }
-    const sessionId = newOpaqueToken();
-    const session: Session = { id: hashOpaque(sessionId), sub: user.sub, authTime: Math.floor(deps.flow.clock() / 1000) };
-    await deps.sessions.set(session.id, session, deps.sessionTtlSeconds * 1000);
-    reply.setCookie(sessionCookie, sessionId, cookieOptions(deps.issuer, deps.sessionTtlSeconds));
-    interaction.sub = user.sub;
-    interaction.fresh.login = true;
-    await deps.interactions.set(interaction.id, interaction, deps.interactionTtlSeconds * 1000);
-    const step = await nextAuthorizationStep({ request: interaction.request, client, session, fresh: interaction.fresh }, deps.flow);
-    return respond(reply, step, client, interaction, interaction.request, user.sub);
-  });
-
-  app.post<{ Body: FormParams }>(deps.paths.consent, { schema: { body: formBodySchema() }, config: { htmlErrors: true } }, async (request, reply) => {
-    const interaction = await resumeInteraction(request.body, request.cookies[interactionCookie], deps.interactions);
-    const session = await currentSession(request, deps.sessions);
-    const client = interaction && deps.clients.find(interaction.request.clientId);
-    // The consent must come from the user the interaction is for, still signed in.
-    if (!interaction || !client || !session || session.sub !== interaction.sub) return sendErrorPage(reply, 400, expired);
-    const { request: authorization } = interaction;
-    if (request.body.decision !== 'allow') {
-      await deps.interactions.delete(interaction.id);
-      reply.clearCookie(interactionCookie, cookieOptions(deps.issuer));
-      const url = authorizationResponseUrl(authorization.redirectUri, deps.issuer, authorization.state, {
-        error: new OAuthError('access_denied', 'the user denied the request'),
-      });
-      return reply.header('cache-control', 'no-store').redirect(url, 303);
-    }
-    await recordConsent(session.sub, client.client_id, authorization.scopes, deps.flow);
-    interaction.fresh.consent = true;
-    const step = await nextAuthorizationStep({ request: authorization, client, session, fresh: interaction.fresh }, deps.flow);
-    return respond(reply, step, client, interaction, authorization, session.sub);
-  });
+  app.post<{ Body: FormParams }>(deps.paths.login, loginOptions, async (request, reply) =>
+    render(reply, await deps.signIn(request.body, cookiesOf(request))),
+  );
+  app.post<{ Body: FormParams }>(deps.paths.consent, { schema: { body: formBodySchema() }, config: { htmlErrors: true } }, async (request, reply) =>
+    render(reply, await deps.consent(request.body, cookiesOf(request))),
+  );
 }
