@@ -300,9 +300,39 @@ export const configSchema = z
       .object({
         /** memory: one process (the embedded default); redis: state shared by every instance. */
         type: z.enum(['memory', 'redis']).default('memory'),
+        /** The one Redis server (redis:// or rediss://, with a password if it needs one); unused with redisCluster or redisSentinel. */
         redisUrl: z.string().url().default('redis://127.0.0.1:6379'),
-        /** Prefix of every Redis key, so several deployments can share a server. */
-        keyPrefix: z.string().default('dpop-oidc:'),
+        /**
+         * A Redis Cluster instead of one server (REDIS_CLUSTER_NODES, comma-separated URLs): some
+         * of its nodes, the rest are discovered. The password, user and TLS (rediss://) of the
+         * first URL apply to every node. The keys of each entity share a hash tag, so each script
+         * runs in one slot; every master is checked for eviction and pinged by /readyz.
+         */
+        redisCluster: z.object({ nodes: z.array(z.string().url()).min(1) }).optional(),
+        /**
+         * A master found through Redis Sentinel instead of a fixed server (REDIS_SENTINELS as
+         * host:port,host:port and REDIS_SENTINEL_NAME): after a failover the client follows the
+         * new master. `password` (and `username`) are the Redis servers'; `sentinelPassword` the
+         * sentinels' own, when they require one.
+         */
+        redisSentinel: z
+          .object({
+            sentinels: z.array(z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65_535).default(26_379) })).min(1),
+            /** The master group name the sentinels monitor (`sentinel monitor <name> ...`). */
+            name: z.string().min(1),
+            username: z.string().min(1).optional(),
+            password: z.string().min(1).optional(),
+            sentinelPassword: z.string().min(1).optional(),
+          })
+          .optional(),
+        /**
+         * Prefix of every Redis key, so several deployments can share a server. No braces: the
+         * adapters place hash tags (`{...}`) themselves, and a brace in the prefix would move them.
+         */
+        keyPrefix: z
+          .string()
+          .regex(/^[^{}]*$/, 'must not contain { or } (the Redis adapters place the hash tags)')
+          .default('dpop-oidc:'),
         /** Bound of each in-memory store; when full of live entries, requests fail closed. */
         memoryMaxEntries: z.number().int().min(100).default(1_000_000),
         /**
@@ -312,6 +342,10 @@ export const configSchema = z
          * never reaches maxmemory.
          */
         allowEvictingRedis: z.boolean().default(false),
+      })
+      .refine((store) => store.redisCluster === undefined || store.redisSentinel === undefined, {
+        message: 'set redisCluster or redisSentinel, not both',
+        path: ['redisSentinel'],
       })
       .default({
         type: 'memory',

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newGrantTokenId } from '../../src/stores/grant-tag.js';
 import { MemoryCodeStore } from '../../src/stores/memory/code-store.js';
 import { MemoryExpiringStore } from '../../src/stores/memory/expiring-store.js';
 import { MemoryFailureCounter } from '../../src/stores/memory/failure-counter.js';
@@ -392,7 +393,7 @@ describe.each(factories)('store contract: %s', (name, make) => {
       await stores.grants.create(grant, 60_000);
       expect(await stores.grants.find(grant.id)).toEqual(grant);
       const live = Date.now() + 60_000;
-      const [liveJti, expiredJti] = [id(), id()];
+      const [liveJti, expiredJti] = [newGrantTokenId(grant.id), newGrantTokenId(grant.id)];
       expect(await stores.grants.addAccessToken(grant.id, { jti: liveJti, expiresAtMs: live }, 10)).toBe(true);
       expect(await stores.grants.addAccessToken(grant.id, { jti: expiredJti, expiresAtMs: Date.now() - 1 }, 10)).toBe(true);
       expect(await stores.revoked.isRevoked(liveJti)).toBe(false);
@@ -401,14 +402,14 @@ describe.each(factories)('store contract: %s', (name, make) => {
       expect(await stores.revoked.isRevoked(expiredJti)).toBe(false);
       expect(await stores.grants.find(grant.id)).toBeUndefined();
       // A token minted while the revocation ran is refused, not recorded.
-      expect(await stores.grants.addAccessToken(grant.id, { jti: id(), expiresAtMs: live }, 10)).toBe(false);
+      expect(await stores.grants.addAccessToken(grant.id, { jti: newGrantTokenId(grant.id), expiresAtMs: live }, 10)).toBe(false);
     });
 
     it('keeps at most maxLive live tokens: the oldest is denied, and the rest still die with the grant', async () => {
       const grant = grantRecord();
       await stores.grants.create(grant, 60_000);
       const base = Date.now() + 60_000;
-      const jtis = Array.from({ length: 5 }, () => id());
+      const jtis = Array.from({ length: 5 }, () => newGrantTokenId(grant.id));
       for (const [index, jti] of jtis.entries()) {
         expect(await stores.grants.addAccessToken(grant.id, { jti, expiresAtMs: base + index }, 3)).toBe(true);
       }
@@ -420,10 +421,10 @@ describe.each(factories)('store contract: %s', (name, make) => {
     it('counts only live tokens against maxLive: expired ones are forgotten, not denied', async () => {
       const grant = grantRecord();
       await stores.grants.create(grant, 60_000);
-      const expired = id();
+      const expired = newGrantTokenId(grant.id);
       await stores.grants.addAccessToken(grant.id, { jti: expired, expiresAtMs: Date.now() + 50 }, 1);
       await sleep(100);
-      const live = id();
+      const live = newGrantTokenId(grant.id);
       expect(await stores.grants.addAccessToken(grant.id, { jti: live, expiresAtMs: Date.now() + 60_000 }, 1)).toBe(true);
       expect(await stores.revoked.isRevoked(expired)).toBe(false);
       expect(await stores.revoked.isRevoked(live)).toBe(false);
@@ -432,7 +433,7 @@ describe.each(factories)('store contract: %s', (name, make) => {
     it('does not replace an existing grant: a second create keeps its revocation and its tokens', async () => {
       const grant = grantRecord();
       const live = Date.now() + 60_000;
-      const first = id();
+      const first = newGrantTokenId(grant.id);
       await stores.grants.create(grant, 60_000);
       expect(await stores.grants.addAccessToken(grant.id, { jti: first, expiresAtMs: live }, 10)).toBe(true);
       await stores.grants.create(grant, 60_000);
@@ -440,13 +441,13 @@ describe.each(factories)('store contract: %s', (name, make) => {
       expect(await stores.revoked.isRevoked(first)).toBe(true);
       await stores.grants.create(grant, 60_000);
       expect(await stores.grants.find(grant.id)).toBeUndefined();
-      expect(await stores.grants.addAccessToken(grant.id, { jti: id(), expiresAtMs: live }, 10)).toBe(false);
+      expect(await stores.grants.addAccessToken(grant.id, { jti: newGrantTokenId(grant.id), expiresAtMs: live }, 10)).toBe(false);
     });
 
     it('lets a token recorded concurrently with the revocation either be denied or be refused, never slip through', async () => {
       const grant = grantRecord();
       await stores.grants.create(grant, 60_000);
-      const jtis = Array.from({ length: 10 }, () => id());
+      const jtis = Array.from({ length: 10 }, () => newGrantTokenId(grant.id));
       const added = await Promise.all([
         ...jtis.slice(0, 5).map((jti) => stores.grants.addAccessToken(grant.id, { jti, expiresAtMs: Date.now() + 60_000 }, 100)),
         stores.grants.revoke(grant.id).then(() => undefined),
@@ -472,9 +473,10 @@ describe.each(factories)('store contract: %s', (name, make) => {
     });
 
     it('knows nothing of an unknown grant', async () => {
-      expect(await stores.grants.find(id())).toBeUndefined();
-      await expect(stores.grants.revoke(id())).resolves.toBeUndefined();
-      expect(await stores.grants.addAccessToken(id(), { jti: 'x', expiresAtMs: Date.now() + 1000 }, 10)).toBe(false);
+      const unknown = id();
+      expect(await stores.grants.find(unknown)).toBeUndefined();
+      await expect(stores.grants.revoke(unknown)).resolves.toBeUndefined();
+      expect(await stores.grants.addAccessToken(unknown, { jti: newGrantTokenId(unknown), expiresAtMs: Date.now() + 1000 }, 10)).toBe(false);
     });
   });
 
