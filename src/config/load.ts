@@ -28,6 +28,9 @@ const environmentOverrides: Array<{ name: string; path: string[]; convert?: (val
   { name: 'TRUST_PROXY', path: ['http', 'trustProxy'], convert: (value) => (value === 'true' ? true : value === 'false' ? false : value) },
   { name: 'STORE', path: ['store', 'type'] },
   { name: 'REDIS_URL', path: ['store', 'redisUrl'] },
+  { name: 'REDIS_CLUSTER_NODES', path: ['store', 'redisCluster'], convert: (value) => ({ nodes: commaList(value) }) },
+  { name: 'REDIS_SENTINELS', path: ['store', 'redisSentinel', 'sentinels'], convert: (value) => commaList(value).map(hostAndPort) },
+  { name: 'REDIS_SENTINEL_NAME', path: ['store', 'redisSentinel', 'name'] },
   { name: 'REDIS_ALLOW_EVICTION', path: ['store', 'allowEvictingRedis'], convert: (value) => value === 'true' || value === '1' },
   { name: 'DPOP_REQUIRE_NONCE', path: ['dpop', 'requireNonce'], convert: (value) => value === 'true' || value === '1' },
   { name: 'DPOP_REPLAY_CACHE_MAX_ENTRIES', path: ['dpop', 'replayCacheMaxEntries'], convert: Number },
@@ -39,6 +42,19 @@ const environmentOverrides: Array<{ name: string; path: string[]; convert?: (val
   { name: 'MAX_CONNECTIONS', path: ['http', 'maxConnections'], convert: Number },
   { name: 'SHUTDOWN_DRAIN_MS', path: ['http', 'shutdownDrainMs'], convert: Number },
 ];
+
+function commaList(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+/** `host:port` (the port a number, for the schema to check), or `host` alone for the schema's default port. */
+function hostAndPort(value: string): { host: string; port?: number } {
+  const colon = value.lastIndexOf(':');
+  return colon === -1 ? { host: value } : { host: value.slice(0, colon), port: Number(value.slice(colon + 1)) };
+}
 
 /**
  * Every environment variable the loader reads: CONFIG_FILE and the overrides. Deployment files

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newGrantTokenId } from '../../src/stores/grant-tag.js';
 import { MemoryCodeStore } from '../../src/stores/memory/code-store.js';
@@ -23,7 +23,10 @@ import {
   type ReplayCache,
   type RevokedTokens,
 } from '../../src/stores/ports.js';
+import { parseConfig } from '../../src/config/load.js';
 import { createRedisClient } from '../../src/stores/redis/client.js';
+import { createRedisConnection, type RedisConnection } from '../../src/stores/redis/connection.js';
+import type { RedisClient } from '../../src/stores/redis/scripts.js';
 import { RedisCodeStore } from '../../src/stores/redis/code-store.js';
 import { RedisExpiringStore } from '../../src/stores/redis/expiring-store.js';
 import { RedisFailureCounter } from '../../src/stores/redis/failure-counter.js';
@@ -32,8 +35,13 @@ import { RedisRefreshTokenStore } from '../../src/stores/redis/refresh-token-sto
 import { RedisReplayCache } from '../../src/stores/redis/replay-cache.js';
 import { RedisRevokedTokens } from '../../src/stores/redis/revoked-tokens.js';
 import { testClock } from '../helpers/app.js';
+import { testClusterNodes } from '../helpers/redis-cluster.js';
 
-/** One contract for every adapter of every port: the in-memory default and Redis (a real server). */
+/**
+ * One contract for every adapter of every port: the in-memory default, Redis (a real server) and
+ * Redis Cluster (three local nodes started by test/setup/redis-cluster.ts, where every script
+ * must find its keys in one slot).
+ */
 interface Adapters {
   replay: ReplayCache;
   revoked: RevokedTokens;
@@ -47,15 +55,39 @@ interface Adapters {
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `dpop-oidc-test:${randomBytes(6).toString('hex')}:`;
 let redis: Redis;
+const clusterNodes = testClusterNodes();
+let cluster: RedisConnection | undefined;
 
 beforeAll(async () => {
   redis = createRedisClient(redisUrl);
   await redis.connect();
+  if (clusterNodes) {
+    cluster = createRedisConnection(parseConfig({ store: { type: 'redis', redisCluster: { nodes: clusterNodes } } }).store);
+    await cluster.connect();
+  }
 });
 afterAll(async () => {
   const keys = await redis.keys(`${prefix}*`);
   if (keys.length > 0) await redis.del(...keys);
   redis.disconnect();
+  if (cluster) {
+    const client = cluster.client as Cluster;
+    // KEYS on each master; DEL one key at a time (a multi-key DEL must stay in one slot).
+    for (const node of client.nodes('master')) for (const key of await node.keys(`${prefix}*`)) await client.del(key);
+    await cluster.close();
+  }
+});
+
+const clusterClient = (): RedisClient => cluster!.client;
+
+const redisAdapters = (client: () => RedisClient) => (): Adapters => ({
+  replay: new RedisReplayCache(client(), prefix),
+  revoked: new RedisRevokedTokens(client(), prefix, systemClock),
+  codes: new RedisCodeStore(client(), prefix),
+  refresh: new RedisRefreshTokenStore(client(), prefix, systemClock),
+  grants: new RedisGrantStore(client(), prefix, systemClock),
+  sessions: new RedisExpiringStore(client(), prefix, 'session'),
+  failures: new RedisFailureCounter(client(), prefix),
 });
 
 const factories: Array<[string, () => Adapters]> = [
@@ -74,18 +106,8 @@ const factories: Array<[string, () => Adapters]> = [
       };
     },
   ],
-  [
-    'redis',
-    () => ({
-      replay: new RedisReplayCache(redis, prefix),
-      revoked: new RedisRevokedTokens(redis, prefix, systemClock),
-      codes: new RedisCodeStore(redis, prefix),
-      refresh: new RedisRefreshTokenStore(redis, prefix, systemClock),
-      grants: new RedisGrantStore(redis, prefix, systemClock),
-      sessions: new RedisExpiringStore(redis, prefix, 'session'),
-      failures: new RedisFailureCounter(redis, prefix),
-    }),
-  ],
+  ['redis', redisAdapters(() => redis)],
+  ...(clusterNodes ? ([['redis-cluster', redisAdapters(clusterClient)]] as Array<[string, () => Adapters]>) : []),
 ];
 
 const id = () => randomBytes(12).toString('base64url');
@@ -134,6 +156,7 @@ function grantRecord() {
 const boundedReplayCaches: Record<string, (maxEntriesPerOwner: number, clock: Clock) => ReplayCache> = {
   memory: (maxEntriesPerOwner, clock) => new MemoryReplayCache(1000, clock, { maxEntriesPerOwner }),
   redis: (maxEntriesPerOwner, clock) => new RedisReplayCache(redis, prefix, { maxEntriesPerOwner, windowMs: 65_000 }, clock),
+  'redis-cluster': (maxEntriesPerOwner, clock) => new RedisReplayCache(clusterClient(), prefix, { maxEntriesPerOwner, windowMs: 65_000 }, clock),
 };
 
 describe.each(factories)('store contract: %s', (name, make) => {
@@ -157,6 +180,12 @@ describe.each(factories)('store contract: %s', (name, make) => {
       const owner = id();
       const results = await Promise.all(Array.from({ length: 20 }, () => stores.replay.claim(key, 5000, owner)));
       expect(results.filter((result) => result === 'claimed')).toHaveLength(1);
+    });
+
+    it('answers replayed for a key claimed under another owner: the same proof sent with another credential', async () => {
+      const key = id();
+      expect(await stores.replay.claim(key, 5000, `client:${id()}`)).toBe('claimed');
+      expect(await stores.replay.claim(key, 5000, `grant:${id()}`)).toBe('replayed');
     });
 
     describe('bounds what one owner holds (one credential cannot fill the cache)', () => {
@@ -185,6 +214,15 @@ describe.each(factories)('store contract: %s', (name, make) => {
         const results = await Promise.all(Array.from({ length: 30 }, () => replay.claim(id(), 5000, owner)));
         expect(results.filter((result) => result === 'claimed')).toHaveLength(5);
         expect(results.filter((result) => result === 'owner_limit')).toHaveLength(25);
+      });
+
+      it("does not charge a replay to the owner that presented it: its share stays free", async () => {
+        const replay = bounded(1);
+        const key = id();
+        expect(await replay.claim(key, 5000, `client:${id()}`)).toBe('claimed');
+        const other = `grant:${id()}`;
+        expect(await replay.claim(key, 5000, other)).toBe('replayed');
+        expect(await replay.claim(id(), 5000, other)).toBe('claimed');
       });
 
       it('counts each owner apart', async () => {
@@ -560,6 +598,18 @@ describe("RedisReplayCache counts an owner's claims over a sliding window", () =
   });
 });
 
+describe('RedisGrantStore records only tokens whose jti names the grant', () => {
+  it("refuses another jti: its denylist entry would not be in the grant's slot, where revoking the grant writes it", async () => {
+    const grants = new RedisGrantStore(redis, prefix, systemClock);
+    const grant = grantRecord();
+    await grants.create(grant, 60_000);
+    const expiresAtMs = Date.now() + 60_000;
+    await expect(grants.addAccessToken(grant.id, { jti: id(), expiresAtMs }, 10)).rejects.toThrow('the access token jti does not name its grant');
+    await expect(grants.addAccessToken(grant.id, { jti: newGrantTokenId(id()), expiresAtMs }, 10)).rejects.toThrow('does not name its grant');
+    expect(await grants.addAccessToken(grant.id, { jti: newGrantTokenId(grant.id), expiresAtMs }, 10)).toBe(true);
+  });
+});
+
 describe('Redis unreachable', () => {
   it('fails closed with StoreUnavailableError instead of hanging', async () => {
     const down = createRedisClient('redis://127.0.0.1:1');
@@ -569,5 +619,15 @@ describe('Redis unreachable', () => {
     await expect(replay.claim('k', 1000, 'owner')).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(new RedisFailureCounter(down, prefix).hit('k', 1000)).rejects.toBeInstanceOf(StoreUnavailableError);
     down.disconnect();
+  });
+
+  it('fails closed on a Redis Cluster none of whose nodes answers', async () => {
+    const down = createRedisConnection(parseConfig({ store: { type: 'redis', redisCluster: { nodes: ['redis://127.0.0.1:1'] } } }).store);
+    await expect(down.connect()).rejects.toThrow();
+    const replay = new RedisReplayCache(down.client, prefix, { maxEntriesPerOwner: 10, windowMs: 65_000 });
+    await expect(replay.claim('k', 1000, 'owner')).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(new RedisGrantStore(down.client, prefix, systemClock).revoke('g')).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(down.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+    down.client.disconnect();
   });
 });
