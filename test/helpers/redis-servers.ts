@@ -25,9 +25,9 @@ export interface SpawnedServer {
 
 /**
  * A redis-server (or `redis-server --sentinel`) of the test's own, in the foreground, resolved
- * once it logs that it accepts connections; `stop` kills it and waits for its exit.
+ * once it logs `ready` (a server: that it accepts connections); `stop` kills it and waits for its exit.
  */
-export async function spawnRedisServer(args: string[], label: string): Promise<SpawnedServer> {
+export async function spawnRedisServer(args: string[], label: string, ready = 'Ready to accept connections'): Promise<SpawnedServer> {
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
@@ -37,11 +37,11 @@ export async function spawnRedisServer(args: string[], label: string): Promise<S
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
   };
-  for (let attempt = 0; attempt < 100 && !output.includes('Ready to accept connections'); attempt++) {
+  for (let attempt = 0; attempt < 100 && !output.includes(ready); attempt++) {
     if (child.exitCode !== null) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  if (!output.includes('Ready to accept connections')) {
+  if (!output.includes(ready)) {
     await stop();
     throw new Error(`${label} did not start: ${output.slice(-2000)}`);
   }
