@@ -6,6 +6,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { createStores } from '../../src/stores/create-stores.js';
 import { systemClock } from '../../src/stores/ports.js';
 import { createRedisClient } from '../../src/stores/redis/client.js';
+import { RedisFailureCounter } from '../../src/stores/redis/failure-counter.js';
 import { basicAuth, form, issuer, makeTestApp, serviceClient, type TestApp } from '../helpers/app.js';
 import { makeProof, makeProofKey } from '../helpers/dpop.js';
 import { introspect, revokeRequest } from '../helpers/endpoints.js';
@@ -13,7 +14,8 @@ import { hasCommand, spawnRedisServer, type SpawnedServer } from '../helpers/red
 
 /**
  * The app finding its Redis through Sentinel (store.redisSentinel): a master of this test's own on
- * 7111, watched by one sentinel on 26379, both started here and killed after.
+ * 7111, watched by one sentinel on 26379, both started here and killed after. Being the test's
+ * own, the master also shows how the scripts are sent.
  */
 const masterPort = 7111;
 const sentinelPort = 26379;
@@ -62,6 +64,32 @@ describe.skipIf(!available)('the store through Redis Sentinel', () => {
     const token = issued.json().access_token as string;
     expect((await revokeRequest(t, { token }, { authorization: basicAuth(serviceClient.id, serviceClient.secret) })).statusCode).toBe(200);
     expect(await introspect(t, token)).toEqual({ active: false });
+  });
+
+  it('sends a script whole once per connection, then by its SHA1 (EVALSHA), and whole again after SCRIPT FLUSH', async () => {
+    // This master is the test's own, so its command counts are only this test's.
+    const direct = createRedisClient(`redis://127.0.0.1:${masterPort}`);
+    await direct.connect();
+    const admin = createRedisClient(`redis://127.0.0.1:${masterPort}`);
+    await admin.connect();
+    try {
+      const calls = async () => {
+        const stats = await admin.info('commandstats');
+        const count = (command: string) => Number(new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(stats)?.[1] ?? 0);
+        return { eval: count('eval'), evalsha: count('evalsha') };
+      };
+      await admin.call('CONFIG', 'RESETSTAT');
+      const counter = new RedisFailureCounter(direct, 'dpop-oidc-test:');
+      for (let hit = 1; hit <= 5; hit++) expect((await counter.hit('scripted', 60_000)).count).toBe(hit);
+      expect(await calls()).toEqual({ eval: 1, evalsha: 4 });
+      await admin.call('SCRIPT', 'FLUSH');
+      expect((await counter.hit('scripted', 60_000)).count).toBe(6);
+      // NOSCRIPT on the SHA1, then the whole script again.
+      expect(await calls()).toEqual({ eval: 2, evalsha: 5 });
+    } finally {
+      direct.disconnect();
+      admin.disconnect();
+    }
   });
 
   it("checks the eviction policy of that master, naming it by the sentinel's name", async () => {
