@@ -50,10 +50,12 @@ function commaList(value: string): string[] {
     .filter((item) => item !== '');
 }
 
-/** `host:port` (the port a number, for the schema to check), or `host` alone for the schema's default port. */
+/** `host:port` or `[v6]:port` (the port a number, for the schema to check), or the host alone for the schema's default port. */
 function hostAndPort(value: string): { host: string; port?: number } {
-  const colon = value.lastIndexOf(':');
-  return colon === -1 ? { host: value } : { host: value.slice(0, colon), port: Number(value.slice(colon + 1)) };
+  const match = /^(?:\[([^\]]+)\]|([^:]+))(?::(.*))?$/.exec(value);
+  if (!match) return { host: value };
+  const host = match[1] ?? match[2]!;
+  return match[3] === undefined ? { host } : { host, port: Number(match[3]) };
 }
 
 /**

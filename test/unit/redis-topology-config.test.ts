@@ -88,6 +88,9 @@ describe('Redis topology settings', () => {
       ],
       name: 'dpop',
     });
+    expect(loadConfig({ CONFIG_FILE: file, REDIS_SENTINELS: '[fd00::5]:26380', REDIS_SENTINEL_NAME: 'dpop' }).store.redisSentinel?.sentinels).toEqual([
+      { host: 'fd00::5', port: 26380 },
+    ]);
     expect(() => loadConfig({ CONFIG_FILE: file, REDIS_SENTINELS: 'sentinel-1:26379' })).toThrow('store.redisSentinel.name');
     expect(() => loadConfig({ CONFIG_FILE: file, REDIS_SENTINELS: 'sentinel-1:port', REDIS_SENTINEL_NAME: 'dpop' })).toThrow('store.redisSentinel.sentinels.0.port');
   });
