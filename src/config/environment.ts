@@ -5,7 +5,7 @@ import { boundForDescription } from '../lib/bounded.js';
  * type is an error naming the variable, never a silent false or NaN (DPOP_REQUIRE_NONCE=yes
  * must not mean "no nonce").
  */
-export type EnvironmentType = 'string' | 'boolean' | 'integer' | 'trustProxy';
+export type EnvironmentType = 'string' | 'boolean' | 'integer' | 'trustProxy' | 'list' | 'hostPortList';
 
 export interface EnvironmentOverride {
   name: string;
@@ -43,6 +43,9 @@ export const environmentOverrides: readonly EnvironmentOverride[] = [
   { name: 'METRICS_ENABLED', path: ['metrics', 'enabled'], type: 'boolean' },
   { name: 'METRICS_PORT', path: ['metrics', 'port'], type: 'integer' },
   { name: 'METRICS_HOST', path: ['metrics', 'host'], type: 'string' },
+  { name: 'REDIS_CLUSTER_NODES', path: ['store', 'redisCluster', 'nodes'], type: 'list' },
+  { name: 'REDIS_SENTINELS', path: ['store', 'redisSentinel', 'sentinels'], type: 'hostPortList' },
+  { name: 'REDIS_SENTINEL_NAME', path: ['store', 'redisSentinel', 'name'], type: 'string' },
 ];
 
 export type Converted = { ok: true; value: unknown } | { ok: false; message: string };
@@ -64,5 +67,29 @@ export function convertEnvironmentValue(type: EnvironmentType, value: string): C
     case 'trustProxy':
       // true/false, or the addresses and CIDRs of the proxies (the schema checks each).
       return { ok: true, value: value === 'true' ? true : value === 'false' ? false : value };
+    case 'list':
+      return { ok: true, value: commaList(value) };
+    case 'hostPortList': {
+      const entries = commaList(value).map(hostAndPort);
+      const bad = entries.find((entry) => entry === undefined);
+      return bad === undefined && entries.length > 0
+        ? { ok: true, value: entries }
+        : { ok: false, message: `expected host:port or [v6]:port, comma-separated, ${got}` };
+    }
   }
+}
+
+function commaList(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+/** `host:port`, `[v6]:port`, or the host alone (the schema's default port). */
+function hostAndPort(value: string): { host: string; port?: number } | undefined {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(value);
+  if (!match) return undefined;
+  const host = match[1] ?? match[2]!;
+  return match[3] === undefined ? { host } : { host, port: Number(match[3]) };
 }

@@ -76,6 +76,8 @@ const environmentValues: Record<EnvironmentType, string> = {
   boolean: '`true`, `false`, `1` or `0`',
   integer: 'an integer (digits only), in the range of the field',
   trustProxy: '`true`, `false`, or comma-separated addresses/CIDRs',
+  list: 'comma-separated values',
+  hostPortList: 'comma-separated `host:port` (or `[v6]:port`)',
 };
 
 function environmentTable(): string[] {

@@ -21,8 +21,9 @@ import type {
   RevokedTokens,
   SessionStore,
 } from './ports.js';
-import { assertNoEviction, createRedisClient, guarded } from './redis/client.js';
+import { guarded } from './redis/client.js';
 import { RedisCodeStore } from './redis/code-store.js';
+import { createRedisConnection } from './redis/connection.js';
 import { RedisConsentStore } from './redis/consent-store.js';
 import { RedisEndedInteractions } from './redis/ended-interactions.js';
 import { RedisFailureCounter } from './redis/failure-counter.js';
@@ -99,23 +100,24 @@ export async function createStores(
       close: async () => {},
     };
   }
-  const redis = createRedisClient(config.redisUrl);
+  const connection = createRedisConnection(config);
   try {
-    await redis.connect();
+    await connection.connect();
   } catch (error) {
-    redis.disconnect();
-    throw new Error(`cannot reach Redis at ${redactUrl(config.redisUrl)}: ${(error as Error).message}`);
+    connection.client.disconnect();
+    throw new Error(`cannot reach ${connection.description}: ${(error as Error).message}`);
   }
-  // Checked at start and by every readiness probe (someone may change it at runtime).
+  // Checked at start and by every readiness probe (someone may change it at runtime), on every master.
   const checkEviction = async () => {
-    if (!config.allowEvictingRedis) await assertNoEviction(redis);
+    if (!config.allowEvictingRedis) await connection.assertNoEviction();
   };
   try {
     await checkEviction();
   } catch (error) {
-    redis.disconnect();
-    throw new Error(`${(error as Error).message} (Redis at ${redactUrl(config.redisUrl)})`);
+    connection.client.disconnect();
+    throw error;
   }
+  const redis = connection.client;
   const prefix = config.keyPrefix;
   return {
     replayCache: new RedisReplayCache(
@@ -134,12 +136,10 @@ export async function createStores(
     sharedCounter: new RedisFailureCounter(redis, prefix),
     replayCacheIsVolatile: false,
     ping: async () => {
-      await guarded('redis', () => redis.ping());
+      await guarded('redis', () => connection.ping());
       await guarded('redis', checkEviction);
     },
-    close: async () => {
-      await redis.quit().catch(() => redis.disconnect());
-    },
+    close: () => connection.close(),
   };
 }
 
@@ -147,15 +147,4 @@ async function memoryRevokedTokens(maxEntries: number, clock: Clock, dataDir: st
   if (dataDir === undefined) return new MemoryRevokedTokens(maxEntries, clock);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   return MemoryRevokedTokens.open(join(dataDir, 'revoked.json'), maxEntries, clock);
-}
-
-/** A Redis URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'an invalid URL';
-  }
 }

@@ -85,6 +85,7 @@ export interface GrantRecord {
 
 /** An access token of a grant, by `jti`, until its `exp`. */
 export interface GrantAccessToken {
+  /** Minted by newGrantTokenId(grant id) (src/stores/grant-tag.ts): it names the grant, which the Redis adapter needs to deny it. */
   jti: string;
   expiresAtMs: number;
 }

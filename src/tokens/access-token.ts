@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { jwtVerify, type JWTPayload } from 'jose';
 import { OAuthError } from '../oauth/errors.js';
+import { newGrantTokenId } from '../stores/grant-tag.js';
 import type { Clock, RevokedTokens } from '../stores/ports.js';
 import { signCompactJws } from './jws.js';
 import type { SigningKeys } from './keys.js';
@@ -34,6 +35,8 @@ export interface AccessTokenGrant {
   /** Thumbprint of the DPoP key the token is bound to; absent for a Bearer token. */
   jkt?: string | undefined;
   authTime?: number | undefined;
+  /** The grant the token belongs to: its `jti` then names the grant (see src/stores/grant-tag.ts). */
+  grantId?: string | undefined;
 }
 
 export interface IssuedAccessToken {
@@ -61,7 +64,7 @@ export async function issueAccessToken(
     scope: grant.scope,
     iat,
     exp: iat + settings.ttlSeconds,
-    jti: newTokenId(),
+    jti: grant.grantId === undefined ? newTokenId() : newGrantTokenId(grant.grantId),
   };
   if (grant.authTime !== undefined) claims.auth_time = grant.authTime;
   if (grant.jkt) claims.cnf = { jkt: grant.jkt };

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newGrantTokenId } from '../../src/stores/grant-tag.js';
 import { MemoryCodeStore } from '../../src/stores/memory/code-store.js';
 import { MemoryExpiringStore } from '../../src/stores/memory/expiring-store.js';
 import { MemoryFailureCounter } from '../../src/stores/memory/failure-counter.js';
@@ -22,7 +23,10 @@ import {
   type ReplayCache,
   type RevokedTokens,
 } from '../../src/stores/ports.js';
+import { parseConfig } from '../../src/config/load.js';
 import { createRedisClient } from '../../src/stores/redis/client.js';
+import { createRedisConnection, type RedisConnection } from '../../src/stores/redis/connection.js';
+import type { RedisClient } from '../../src/stores/redis/scripts.js';
 import { RedisCodeStore } from '../../src/stores/redis/code-store.js';
 import { RedisExpiringStore } from '../../src/stores/redis/expiring-store.js';
 import { RedisFailureCounter } from '../../src/stores/redis/failure-counter.js';
@@ -31,8 +35,13 @@ import { RedisRefreshTokenStore } from '../../src/stores/redis/refresh-token-sto
 import { RedisReplayCache } from '../../src/stores/redis/replay-cache.js';
 import { RedisRevokedTokens } from '../../src/stores/redis/revoked-tokens.js';
 import { testClock } from '../helpers/app.js';
+import { testClusterNodes } from '../helpers/redis-cluster.js';
 
-/** One contract for every adapter of every port: the in-memory default and Redis (a real server). */
+/**
+ * One contract for every adapter of every port: the in-memory default, Redis (a real server) and
+ * Redis Cluster (three local nodes started by test/setup/redis-cluster.ts, where every script
+ * must find its keys in one slot).
+ */
 interface Adapters {
   replay: ReplayCache;
   revoked: RevokedTokens;
@@ -46,15 +55,39 @@ interface Adapters {
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `dpop-oidc-test:${randomBytes(6).toString('hex')}:`;
 let redis: Redis;
+const clusterNodes = testClusterNodes();
+let cluster: RedisConnection | undefined;
 
 beforeAll(async () => {
   redis = createRedisClient(redisUrl);
   await redis.connect();
+  if (clusterNodes) {
+    cluster = createRedisConnection(parseConfig({ store: { type: 'redis', redisCluster: { nodes: clusterNodes } } }).store);
+    await cluster.connect();
+  }
 });
 afterAll(async () => {
   const keys = await redis.keys(`${prefix}*`);
   if (keys.length > 0) await redis.del(...keys);
   redis.disconnect();
+  if (cluster) {
+    const client = cluster.client as Cluster;
+    // KEYS on each master; DEL one key at a time (a multi-key DEL must stay in one slot).
+    for (const node of client.nodes('master')) for (const key of await node.keys(`${prefix}*`)) await client.del(key);
+    await cluster.close();
+  }
+});
+
+const clusterClient = (): RedisClient => cluster!.client;
+
+const redisAdapters = (client: () => RedisClient) => (): Adapters => ({
+  replay: new RedisReplayCache(client(), prefix),
+  revoked: new RedisRevokedTokens(client(), prefix, systemClock),
+  codes: new RedisCodeStore(client(), prefix),
+  refresh: new RedisRefreshTokenStore(client(), prefix, systemClock),
+  grants: new RedisGrantStore(client(), prefix, systemClock),
+  sessions: new RedisExpiringStore(client(), prefix, 'session'),
+  failures: new RedisFailureCounter(client(), prefix),
 });
 
 const factories: Array<[string, () => Adapters]> = [
@@ -73,18 +106,8 @@ const factories: Array<[string, () => Adapters]> = [
       };
     },
   ],
-  [
-    'redis',
-    () => ({
-      replay: new RedisReplayCache(redis, prefix),
-      revoked: new RedisRevokedTokens(redis, prefix, systemClock),
-      codes: new RedisCodeStore(redis, prefix),
-      refresh: new RedisRefreshTokenStore(redis, prefix, systemClock),
-      grants: new RedisGrantStore(redis, prefix, systemClock),
-      sessions: new RedisExpiringStore(redis, prefix, 'session'),
-      failures: new RedisFailureCounter(redis, prefix),
-    }),
-  ],
+  ['redis', redisAdapters(() => redis)],
+  ...(clusterNodes ? ([['redis-cluster', redisAdapters(clusterClient)]] as Array<[string, () => Adapters]>) : []),
 ];
 
 const id = () => randomBytes(12).toString('base64url');
@@ -133,6 +156,7 @@ function grantRecord() {
 const boundedReplayCaches: Record<string, (maxEntriesPerOwner: number, clock: Clock) => ReplayCache> = {
   memory: (maxEntriesPerOwner, clock) => new MemoryReplayCache(1000, clock, { maxEntriesPerOwner }),
   redis: (maxEntriesPerOwner, clock) => new RedisReplayCache(redis, prefix, { maxEntriesPerOwner, windowMs: 65_000 }, clock),
+  'redis-cluster': (maxEntriesPerOwner, clock) => new RedisReplayCache(clusterClient(), prefix, { maxEntriesPerOwner, windowMs: 65_000 }, clock),
 };
 
 describe.each(factories)('store contract: %s', (name, make) => {
@@ -156,6 +180,12 @@ describe.each(factories)('store contract: %s', (name, make) => {
       const owner = id();
       const results = await Promise.all(Array.from({ length: 20 }, () => stores.replay.claim(key, 5000, owner)));
       expect(results.filter((result) => result === 'claimed')).toHaveLength(1);
+    });
+
+    it('answers replayed for a key claimed under another owner: the same proof sent with another credential', async () => {
+      const key = id();
+      expect(await stores.replay.claim(key, 5000, `client:${id()}`)).toBe('claimed');
+      expect(await stores.replay.claim(key, 5000, `grant:${id()}`)).toBe('replayed');
     });
 
     describe('bounds what one owner holds (one credential cannot fill the cache)', () => {
@@ -184,6 +214,15 @@ describe.each(factories)('store contract: %s', (name, make) => {
         const results = await Promise.all(Array.from({ length: 30 }, () => replay.claim(id(), 5000, owner)));
         expect(results.filter((result) => result === 'claimed')).toHaveLength(5);
         expect(results.filter((result) => result === 'owner_limit')).toHaveLength(25);
+      });
+
+      it("does not charge a replay to the owner that presented it: its share stays free", async () => {
+        const replay = bounded(1);
+        const key = id();
+        expect(await replay.claim(key, 5000, `client:${id()}`)).toBe('claimed');
+        const other = `grant:${id()}`;
+        expect(await replay.claim(key, 5000, other)).toBe('replayed');
+        expect(await replay.claim(id(), 5000, other)).toBe('claimed');
       });
 
       it('counts each owner apart', async () => {
@@ -392,7 +431,7 @@ describe.each(factories)('store contract: %s', (name, make) => {
       await stores.grants.create(grant, 60_000);
       expect(await stores.grants.find(grant.id)).toEqual(grant);
       const live = Date.now() + 60_000;
-      const [liveJti, expiredJti] = [id(), id()];
+      const [liveJti, expiredJti] = [newGrantTokenId(grant.id), newGrantTokenId(grant.id)];
       expect(await stores.grants.addAccessToken(grant.id, { jti: liveJti, expiresAtMs: live }, 10)).toBe(true);
       expect(await stores.grants.addAccessToken(grant.id, { jti: expiredJti, expiresAtMs: Date.now() - 1 }, 10)).toBe(true);
       expect(await stores.revoked.isRevoked(liveJti)).toBe(false);
@@ -401,14 +440,14 @@ describe.each(factories)('store contract: %s', (name, make) => {
       expect(await stores.revoked.isRevoked(expiredJti)).toBe(false);
       expect(await stores.grants.find(grant.id)).toBeUndefined();
       // A token minted while the revocation ran is refused, not recorded.
-      expect(await stores.grants.addAccessToken(grant.id, { jti: id(), expiresAtMs: live }, 10)).toBe(false);
+      expect(await stores.grants.addAccessToken(grant.id, { jti: newGrantTokenId(grant.id), expiresAtMs: live }, 10)).toBe(false);
     });
 
     it('keeps at most maxLive live tokens: the oldest is denied, and the rest still die with the grant', async () => {
       const grant = grantRecord();
       await stores.grants.create(grant, 60_000);
       const base = Date.now() + 60_000;
-      const jtis = Array.from({ length: 5 }, () => id());
+      const jtis = Array.from({ length: 5 }, () => newGrantTokenId(grant.id));
       for (const [index, jti] of jtis.entries()) {
         expect(await stores.grants.addAccessToken(grant.id, { jti, expiresAtMs: base + index }, 3)).toBe(true);
       }
@@ -420,10 +459,10 @@ describe.each(factories)('store contract: %s', (name, make) => {
     it('counts only live tokens against maxLive: expired ones are forgotten, not denied', async () => {
       const grant = grantRecord();
       await stores.grants.create(grant, 60_000);
-      const expired = id();
+      const expired = newGrantTokenId(grant.id);
       await stores.grants.addAccessToken(grant.id, { jti: expired, expiresAtMs: Date.now() + 50 }, 1);
       await sleep(100);
-      const live = id();
+      const live = newGrantTokenId(grant.id);
       expect(await stores.grants.addAccessToken(grant.id, { jti: live, expiresAtMs: Date.now() + 60_000 }, 1)).toBe(true);
       expect(await stores.revoked.isRevoked(expired)).toBe(false);
       expect(await stores.revoked.isRevoked(live)).toBe(false);
@@ -432,7 +471,7 @@ describe.each(factories)('store contract: %s', (name, make) => {
     it('does not replace an existing grant: a second create keeps its revocation and its tokens', async () => {
       const grant = grantRecord();
       const live = Date.now() + 60_000;
-      const first = id();
+      const first = newGrantTokenId(grant.id);
       await stores.grants.create(grant, 60_000);
       expect(await stores.grants.addAccessToken(grant.id, { jti: first, expiresAtMs: live }, 10)).toBe(true);
       await stores.grants.create(grant, 60_000);
@@ -440,13 +479,13 @@ describe.each(factories)('store contract: %s', (name, make) => {
       expect(await stores.revoked.isRevoked(first)).toBe(true);
       await stores.grants.create(grant, 60_000);
       expect(await stores.grants.find(grant.id)).toBeUndefined();
-      expect(await stores.grants.addAccessToken(grant.id, { jti: id(), expiresAtMs: live }, 10)).toBe(false);
+      expect(await stores.grants.addAccessToken(grant.id, { jti: newGrantTokenId(grant.id), expiresAtMs: live }, 10)).toBe(false);
     });
 
     it('lets a token recorded concurrently with the revocation either be denied or be refused, never slip through', async () => {
       const grant = grantRecord();
       await stores.grants.create(grant, 60_000);
-      const jtis = Array.from({ length: 10 }, () => id());
+      const jtis = Array.from({ length: 10 }, () => newGrantTokenId(grant.id));
       const added = await Promise.all([
         ...jtis.slice(0, 5).map((jti) => stores.grants.addAccessToken(grant.id, { jti, expiresAtMs: Date.now() + 60_000 }, 100)),
         stores.grants.revoke(grant.id).then(() => undefined),
@@ -472,9 +511,10 @@ describe.each(factories)('store contract: %s', (name, make) => {
     });
 
     it('knows nothing of an unknown grant', async () => {
-      expect(await stores.grants.find(id())).toBeUndefined();
-      await expect(stores.grants.revoke(id())).resolves.toBeUndefined();
-      expect(await stores.grants.addAccessToken(id(), { jti: 'x', expiresAtMs: Date.now() + 1000 }, 10)).toBe(false);
+      const unknown = id();
+      expect(await stores.grants.find(unknown)).toBeUndefined();
+      await expect(stores.grants.revoke(unknown)).resolves.toBeUndefined();
+      expect(await stores.grants.addAccessToken(unknown, { jti: newGrantTokenId(unknown), expiresAtMs: Date.now() + 1000 }, 10)).toBe(false);
     });
   });
 
@@ -559,6 +599,18 @@ describe("RedisReplayCache counts an owner's claims over a sliding window", () =
   });
 });
 
+describe('RedisGrantStore records only tokens whose jti names the grant', () => {
+  it("refuses another jti: its denylist entry would not be in the grant's slot, where revoking the grant writes it", async () => {
+    const grants = new RedisGrantStore(redis, prefix, systemClock);
+    const grant = grantRecord();
+    await grants.create(grant, 60_000);
+    const expiresAtMs = Date.now() + 60_000;
+    await expect(grants.addAccessToken(grant.id, { jti: id(), expiresAtMs }, 10)).rejects.toThrow('the access token jti does not name its grant');
+    await expect(grants.addAccessToken(grant.id, { jti: newGrantTokenId(id()), expiresAtMs }, 10)).rejects.toThrow('does not name its grant');
+    expect(await grants.addAccessToken(grant.id, { jti: newGrantTokenId(grant.id), expiresAtMs }, 10)).toBe(true);
+  });
+});
+
 describe('Redis unreachable', () => {
   it('fails closed with StoreUnavailableError instead of hanging', async () => {
     const down = createRedisClient('redis://127.0.0.1:1');
@@ -568,5 +620,15 @@ describe('Redis unreachable', () => {
     await expect(replay.claim('k', 1000, 'owner')).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(new RedisFailureCounter(down, prefix).hit('k', 1000)).rejects.toBeInstanceOf(StoreUnavailableError);
     down.disconnect();
+  });
+
+  it('fails closed on a Redis Cluster none of whose nodes answers', async () => {
+    const down = createRedisConnection(parseConfig({ store: { type: 'redis', redisCluster: { nodes: ['redis://127.0.0.1:1'] } } }).store);
+    await expect(down.connect()).rejects.toThrow();
+    const replay = new RedisReplayCache(down.client, prefix, { maxEntriesPerOwner: 10, windowMs: 65_000 });
+    await expect(replay.claim('k', 1000, 'owner')).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(new RedisGrantStore(down.client, prefix, systemClock).revoke('g')).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(down.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+    down.client.disconnect();
   });
 });

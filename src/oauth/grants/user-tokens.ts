@@ -43,6 +43,7 @@ export async function issueUserTokens(
     scope,
     jkt: input.jkt,
     authTime: grant.authTime,
+    grantId: grant.id,
   });
   const recorded = { jti: issued.claims.jti, expiresAtMs: issued.claims.exp * 1000 };
   if (!(await deps.grants.addAccessToken(grant.id, recorded, deps.maxLiveAccessTokensPerGrant))) {

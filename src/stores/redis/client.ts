@@ -2,18 +2,23 @@ import { Redis } from 'ioredis';
 import { StoreUnavailableError } from '../ports.js';
 
 /**
- * One Redis connection for every store. Commands fail at once while Redis is unreachable (no
- * offline queue, short timeout) so that requests fail closed instead of hanging.
+ * Commands fail at once while Redis is unreachable (no offline queue, short timeout) so that
+ * requests fail closed instead of hanging. Every connection shape (server, Sentinel, Cluster
+ * nodes) uses these.
  */
+export const failFastOptions = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  commandTimeout: 1000,
+  connectTimeout: 2000,
+} as const;
+
+/** The client itself keeps reconnecting, at most every 2 s. */
+export const reconnectDelay = (attempt: number): number => Math.min(attempt * 200, 2000);
+
+/** One connection to one Redis server, by URL (the connection shapes of the config: connection.ts). */
 export function createRedisClient(url: string): Redis {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: 1000,
-    connectTimeout: 2000,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-  });
+  const client = new Redis(url, { lazyConnect: true, ...failFastOptions, retryStrategy: reconnectDelay });
   // Connection errors surface where they matter: each failing command is logged and answered
   // 503 by the error handler, and /readyz reports 503. The client itself keeps reconnecting.
   client.on('error', () => {});
@@ -59,18 +64,22 @@ export class EvictingRedisError extends StoreUnavailableError {
   /** For /readyz. */
   readonly reason = 'redis_evicting';
 
-  constructor(readonly policy: string | undefined) {
-    super(
+  /** `server` names the one that evicts: the server, or the Cluster master. */
+  constructor(
+    readonly policy: string | undefined,
+    readonly server: string,
+  ) {
+    const problem =
       policy === undefined
         ? 'cannot read the Redis maxmemory-policy (neither CONFIG GET nor INFO memory tells it): make sure it is noeviction, then set store.allowEvictingRedis (REDIS_ALLOW_EVICTION=true) to start'
-        : `Redis maxmemory-policy is ${policy}, which evicts keys under memory pressure (revoked tokens and used DPoP proofs would be accepted again): set maxmemory-policy noeviction, or accept the risk with store.allowEvictingRedis (REDIS_ALLOW_EVICTION=true); see docs/docker.md`,
-    );
+        : `Redis maxmemory-policy is ${policy}, which evicts keys under memory pressure (revoked tokens and used DPoP proofs would be accepted again): set maxmemory-policy noeviction, or accept the risk with store.allowEvictingRedis (REDIS_ALLOW_EVICTION=true); see docs/docker.md`;
+    super(`${problem} (${server})`);
     this.name = 'EvictingRedisError';
   }
 }
 
-/** Throws EvictingRedisError unless the policy is noeviction. */
-export async function assertNoEviction(client: Redis): Promise<void> {
+/** Throws EvictingRedisError unless the policy of `client`, described by `server`, is noeviction. */
+export async function assertNoEviction(client: Redis, server: string): Promise<void> {
   const policy = await readEvictionPolicy(client);
-  if (policy !== 'noeviction') throw new EvictingRedisError(policy);
+  if (policy !== 'noeviction') throw new EvictingRedisError(policy, server);
 }

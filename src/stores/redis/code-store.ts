@@ -1,11 +1,11 @@
-import type { Redis } from 'ioredis';
 import type { AuthorizationCodeRecord, CodeRedemption, CodeStore, ConsumeResult } from '../ports.js';
+import type { RedisClient } from './scripts.js';
 import { RedisSingleUseRecords } from './single-use.js';
 
 export class RedisCodeStore implements CodeStore {
   private readonly codes: RedisSingleUseRecords<AuthorizationCodeRecord>;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisClient, prefix: string) {
     this.codes = new RedisSingleUseRecords(redis, prefix, 'code');
   }
 

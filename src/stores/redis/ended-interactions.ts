@@ -1,11 +1,11 @@
-import type { Redis } from 'ioredis';
 import type { EndedInteractions } from '../ports.js';
 import { guarded } from './client.js';
+import type { RedisClient } from './scripts.js';
 
 /** SET NX PX under `{interaction:<id>}:ended`: of two instances ending one sign-in at once, one wins. */
 export class RedisEndedInteractions implements EndedInteractions {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

@@ -1,11 +1,11 @@
-import type { Redis } from 'ioredis';
 import type { ExpiringStore } from '../ports.js';
 import { guarded } from './client.js';
+import type { RedisClient } from './scripts.js';
 
-/** JSON values with a TTL. */
+/** JSON values with a TTL, one key each (so in any slot on Cluster). */
 export class RedisExpiringStore<V> implements ExpiringStore<V> {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly name: string,
   ) {}

@@ -1,13 +1,13 @@
-import type { Redis } from 'ioredis';
 import type { FailureCounter, FailureWindow } from '../ports.js';
 import { guarded } from './client.js';
+import { defineScript, type RedisClient, type Script } from './scripts.js';
 
 /**
  * KEYS: the counter. ARGV: window ms. The window opens at the first hit (or at a hit on a
  * counter found without an expiry, which no other path writes) and is never extended, so a
  * caller kept at its limit is let in again when the window it opened ends.
  */
-const hitScript = `
+const hitLua = `
 local count = redis.call('INCR', KEYS[1])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
@@ -16,7 +16,7 @@ if ttl < 0 then
 end
 return {count, ttl}`;
 
-const peekScript = `
+const peekLua = `
 local count = redis.call('GET', KEYS[1])
 if not count then return {0, 0} end
 return {tonumber(count), redis.call('PTTL', KEYS[1])}`;
@@ -26,18 +26,24 @@ return {tonumber(count), redis.call('PTTL', KEYS[1])}`;
  * limits. `hit` is one script, so concurrent hits on several instances each get their own count.
  */
 export class RedisFailureCounter implements FailureCounter {
+  private readonly hitScript: Script;
+  private readonly peekScript: Script;
+
   constructor(
-    private readonly redis: Redis,
+    redis: RedisClient,
     private readonly prefix: string,
-  ) {}
+  ) {
+    this.hitScript = defineScript(redis, { name: 'counterHit', keys: 1, lua: hitLua });
+    this.peekScript = defineScript(redis, { name: 'counterPeek', keys: 1, lua: peekLua });
+  }
 
   async hit(key: string, windowMs: number): Promise<FailureWindow> {
-    const reply = await guarded('failure counter', () => this.redis.eval(hitScript, 1, this.keyOf(key), Math.max(1, Math.ceil(windowMs))));
+    const reply = await guarded('failure counter', () => this.hitScript([this.keyOf(key)], [Math.max(1, Math.ceil(windowMs))]));
     return windowOf(reply);
   }
 
   async peek(key: string): Promise<FailureWindow> {
-    return windowOf(await guarded('failure counter', () => this.redis.eval(peekScript, 1, this.keyOf(key))));
+    return windowOf(await guarded('failure counter', () => this.peekScript([this.keyOf(key)], [])));
   }
 
   private keyOf(key: string): string {

@@ -1,14 +1,17 @@
-import type { Redis } from 'ioredis';
+import { grantTag, grantTagOfTokenId } from '../grant-tag.js';
 import type { Clock, GrantAccessToken, GrantRecord, GrantStore } from '../ports.js';
 import { guarded } from './client.js';
-import { revokedTokenKeyPrefix } from './revoked-tokens.js';
+import { entityKey } from './keys.js';
+import { grantDeniedKeyPrefix } from './revoked-tokens.js';
+import { defineScript, type RedisClient, type Script } from './scripts.js';
 
 /**
  * A grant is three keys with one expiry: the record, a revoked marker, and a sorted set of its
  * access tokens' jti scored by their expiry (so revocation can deny the live ones). The scripts
  * write the denylist entries (RedisRevokedTokens' keys) themselves, so marking the grant revoked
- * and denying its tokens is one atomic step. Those keys are named inside the script: fine on one
- * Redis server, which is what this adapter targets (Redis Cluster would need hash tags).
+ * and denying its tokens is one atomic step. Every key, the denylist entries of its tokens
+ * included, carries the grant's hash tag `{grant:<tag>}` (a token's jti names its grant's tag),
+ * so on Redis Cluster they all live in one slot, where one script may write them all.
  */
 const denyLua = `
 local function deny(prefix, jti, expiresAt, now)
@@ -16,8 +19,8 @@ local function deny(prefix, jti, expiresAt, now)
   if left > 0 then redis.call('SET', prefix .. jti, '1', 'PX', left) end
 end`;
 
-/** KEYS: grant, revoked marker, tokens. ARGV: now, denylist key prefix. */
-const revokeScript = `${denyLua}
+/** KEYS: grant, revoked marker, tokens. ARGV: now, the grant's denylist key prefix. */
+const revokeLua = `${denyLua}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl <= 0 then ttl = 1 end
@@ -29,9 +32,9 @@ return #live / 2`;
 
 /**
  * Atomic with revokeScript: a token is either recorded before the revocation or refused after it.
- * KEYS: grant, revoked marker, tokens. ARGV: jti, expiresAt, now, maxLive, denylist key prefix.
+ * KEYS: grant, revoked marker, tokens. ARGV: jti, expiresAt, now, maxLive, the grant's denylist key prefix.
  */
-const addTokenScript = `${denyLua}
+const addTokenLua = `${denyLua}
 if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl <= 0 then ttl = 1 end
@@ -47,14 +50,21 @@ redis.call('PEXPIRE', KEYS[3], ttl)
 return 1`;
 
 export class RedisGrantStore implements GrantStore {
+  private readonly revokeScript: Script;
+  private readonly addTokenScript: Script;
+
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.revokeScript = defineScript(redis, { name: 'grantRevoke', keys: 3, lua: revokeLua });
+    this.addTokenScript = defineScript(redis, { name: 'grantAddToken', keys: 3, lua: addTokenLua });
+  }
 
   private keys(id: string): [string, string, string] {
-    return [`${this.prefix}grant:${id}`, `${this.prefix}grant-revoked:${id}`, `${this.prefix}grant-tokens:${id}`];
+    const entity = `grant:${grantTag(id)}`;
+    return [entityKey(this.prefix, entity, 'record'), entityKey(this.prefix, entity, 'revoked'), entityKey(this.prefix, entity, 'tokens')];
   }
 
   async create(grant: GrantRecord, ttlMs: number): Promise<void> {
@@ -62,27 +72,22 @@ export class RedisGrantStore implements GrantStore {
   }
 
   async find(id: string): Promise<GrantRecord | undefined> {
+    // One MGET: both keys are in the grant's slot.
     const [record, revoked] = await guarded('grant store', () => this.redis.mget(this.keys(id)[0], this.keys(id)[1]));
     return record && revoked === null ? (JSON.parse(record) as GrantRecord) : undefined;
   }
 
   async addAccessToken(grantId: string, token: GrantAccessToken, maxLive: number): Promise<boolean> {
+    const tag = grantTag(grantId);
+    // Its denylist entry must be where the token check looks for it, which the jti decides.
+    if (grantTagOfTokenId(token.jti) !== tag) throw new Error('grant store: the access token jti does not name its grant (newGrantTokenId)');
     const added = await guarded('grant store', () =>
-      this.redis.eval(
-        addTokenScript,
-        3,
-        ...this.keys(grantId),
-        token.jti,
-        token.expiresAtMs,
-        this.clock(),
-        Math.max(1, maxLive),
-        revokedTokenKeyPrefix(this.prefix),
-      ),
+      this.addTokenScript(this.keys(grantId), [token.jti, token.expiresAtMs, this.clock(), Math.max(1, maxLive), grantDeniedKeyPrefix(this.prefix, tag)]),
     );
     return added === 1;
   }
 
   async revoke(grantId: string): Promise<void> {
-    await guarded('grant store', () => this.redis.eval(revokeScript, 3, ...this.keys(grantId), this.clock(), revokedTokenKeyPrefix(this.prefix)));
+    await guarded('grant store', () => this.revokeScript(this.keys(grantId), [this.clock(), grantDeniedKeyPrefix(this.prefix, grantTag(grantId))]));
   }
 }

@@ -1,12 +1,13 @@
-import type { Redis } from 'ioredis';
 import type { Clock, RefreshTokenFamily, RefreshTokenStore, RefreshTokenSuccessor, RotateResult } from '../ports.js';
 import { guarded } from './client.js';
+import { defineScript, type RedisClient, type Script } from './scripts.js';
 
 /**
  * A grant's refresh token family is one hash, expiring with its current token: `record` (the
  * JSON of what never changes) and the fields a rotation moves forward. An absent value is ''.
+ * One key per family, so its scripts run in any slot on Cluster.
  */
-const createScript = `
+export const createFamilyLua = `
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], unpack(ARGV, 2))
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
@@ -14,7 +15,7 @@ end
 return redis.call('HGETALL', KEYS[1])`;
 
 /** ARGV: presented hash, ttl, then the successor's hash, sealed, jkt, issuedAt, expiresAt. */
-const rotateScript = `
+export const rotateFamilyLua = `
 local current = redis.call('HGET', KEYS[1], 'current')
 if not current then return {'missing'} end
 local outcome = 'stale'
@@ -32,11 +33,17 @@ table.insert(fields, 1, outcome)
 return fields`;
 
 export class RedisRefreshTokenStore implements RefreshTokenStore {
+  private readonly createScript: Script;
+  private readonly rotateScript: Script;
+
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.createScript = defineScript(redis, { name: 'refreshFamilyCreate', keys: 1, lua: createFamilyLua });
+    this.rotateScript = defineScript(redis, { name: 'refreshFamilyRotate', keys: 1, lua: rotateFamilyLua });
+  }
 
   private key(familyId: string): string {
     return `${this.prefix}refresh-family:${familyId}`;
@@ -58,7 +65,7 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
       ['sealed', family.sealedCurrent],
     ].flat();
     const stored = (await guarded('refresh token store', () =>
-      this.redis.eval(createScript, 1, this.key(familyId), this.ttl(family.expiresAtMs), ...fields),
+      this.createScript([this.key(familyId)], [this.ttl(family.expiresAtMs), ...fields]),
     )) as string[];
     return parseFamily(stored)!;
   }
@@ -70,17 +77,9 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
 
   async rotate(familyId: string, presentedHash: string, next: RefreshTokenSuccessor): Promise<RotateResult> {
     const [outcome, ...fields] = (await guarded('refresh token store', () =>
-      this.redis.eval(
-        rotateScript,
-        1,
-        this.key(familyId),
-        presentedHash,
-        this.ttl(next.expiresAtMs),
-        next.hash,
-        next.sealed,
-        next.jkt ?? '',
-        next.issuedAtMs,
-        next.expiresAtMs,
+      this.rotateScript(
+        [this.key(familyId)],
+        [presentedHash, this.ttl(next.expiresAtMs), next.hash, next.sealed, next.jkt ?? '', next.issuedAtMs, next.expiresAtMs],
       ),
     )) as string[];
     const family = parseFamily(fields);

@@ -1,11 +1,11 @@
-import type { Redis } from 'ioredis';
 import type { SessionRecord, SessionStore } from '../ports.js';
 import { guarded } from './client.js';
+import type { RedisClient } from './scripts.js';
 
 /** Sessions as JSON under `{session:<id>}` (one hash slot per session, for Redis Cluster). */
 export class RedisSessionStore implements SessionStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 
