@@ -71,8 +71,7 @@ export function convertEnvironmentValue(type: EnvironmentType, value: string): C
       return { ok: true, value: commaList(value) };
     case 'hostPortList': {
       const entries = commaList(value).map(hostAndPort);
-      const bad = entries.find((entry) => entry === undefined);
-      return bad === undefined && entries.length > 0
+      return entries.length > 0 && entries.every((entry) => entry !== undefined)
         ? { ok: true, value: entries }
         : { ok: false, message: `expected host:port or [v6]:port, comma-separated, ${got}` };
     }

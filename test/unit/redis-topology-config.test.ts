@@ -92,6 +92,8 @@ describe('Redis topology settings', () => {
       { host: 'fd00::5', port: 26380 },
     ]);
     expect(() => loadConfig({ CONFIG_FILE: file, REDIS_SENTINELS: 'sentinel-1:26379' })).toThrow('store.redisSentinel.name');
-    expect(() => loadConfig({ CONFIG_FILE: file, REDIS_SENTINELS: 'sentinel-1:port', REDIS_SENTINEL_NAME: 'dpop' })).toThrow('store.redisSentinel.sentinels.0.port');
+    expect(() => loadConfig({ CONFIG_FILE: file, REDIS_SENTINELS: 'sentinel-1:port', REDIS_SENTINEL_NAME: 'dpop' })).toThrow(
+      'REDIS_SENTINELS (store.redisSentinel.sentinels): expected host:port or [v6]:port, comma-separated, got "sentinel-1:port"',
+    );
   });
 });
