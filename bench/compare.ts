@@ -81,6 +81,7 @@ const formatRound = (result: RoundResult) =>
   (result.completed < requests ? `  (time cap: ${result.completed} of ${requests})` : '');
 
 let warmUpErrors = 0;
+const cutShort: string[] = [];
 
 /** Warm-up of each target, then `rounds` rounds interleaved across the targets; results per target. */
 async function measure(scenario: Scenario, targets: readonly Target[]): Promise<RoundResult[][]> {
@@ -95,6 +96,7 @@ async function measure(scenario: Scenario, targets: readonly Target[]): Promise<
       const calls = await scenario.prepare(each, key, requests);
       const result = await runRound(each.connections, calls, { connections, timeCapMs: timeCapSeconds * 1000, pids: each.server.pids });
       results[index]!.push(result);
+      if (result.completed < requests) cutShort.push(`${scenario.name}, ${each.server.name}, round ${round}: ${result.completed} of ${requests}`);
       console.log(`  round ${round} ${each.server.name.padEnd(30)} ${formatRound(result)}`);
     }
   }
@@ -150,6 +152,7 @@ try {
     scaling,
     equivalence,
     warmUpErrors,
+    cutShort,
   });
   console.log(`\n${section}\n`);
   if (!options['no-write']) {

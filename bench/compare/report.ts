@@ -112,6 +112,12 @@ export function replaceBetweenMarkers(page: string, section: string): string {
   return page.slice(0, start) + block + page.slice(end + endMarker.length);
 }
 
+/** Said under the table when other work loaded the machine. */
+export const busyNote =
+  'The machine was busy: req/s and latency of a round depend on what else ran on its core meanwhile, and changed ' +
+  'from round to round by more than the difference between the servers in some rows. Server CPU per request changed ' +
+  'much less; it is the figure to compare here.';
+
 export interface SectionInput {
   machine: Machine;
   settings: Settings;
@@ -121,6 +127,8 @@ export interface SectionInput {
   equivalence: Readonly<Record<string, readonly string[]>>;
   /** Non-2xx answers during the warm-ups, which the table does not count. */
   warmUpErrors: number;
+  /** Rounds that the time cap ended before all their requests were sent: "scenario, server: done of planned". */
+  cutShort: readonly string[];
 }
 
 export function renderSection(input: SectionInput): string {
@@ -136,12 +144,13 @@ export function renderSection(input: SectionInput): string {
     '',
     `Set-up: each server is its own process on 127.0.0.1, started and stopped by the benchmark (bench/compare.ts). ` +
       `The load generator is one Node process: node:http over ${settings.connections} kept-alive connections, each sending its next request when its answer arrives. ` +
-      `${settings.rounds} rounds per scenario, interleaved (dpop-oidc, node-oidc-provider, dpop-oidc, ...), ${groupDigits(settings.requestsPerRound)} requests per round ` +
+      `${settings.rounds} round${settings.rounds === 1 ? '' : 's'} per scenario, interleaved (dpop-oidc, node-oidc-provider, dpop-oidc, ...), ${groupDigits(settings.requestsPerRound)} requests per round ` +
       `(at most ${settings.roundTimeCapSeconds} s), after an uncounted warm-up of each server. Every DPoP proof is signed before its round, ` +
       'with its own `jti` (and the `ath` of the token at userinfo), so the generator spends the round sending. Codes and refresh tokens ' +
       'are minted before their round too (below). The table shows medians over the rounds; server CPU is utime + stime of the ' +
       "server's processes (/proc/<pid>/stat) over the round, divided by the requests answered. Every answer outside 2xx is an error, and is shown." +
-      (input.warmUpErrors > 0 ? ` **The warm-ups had ${input.warmUpErrors} errors.**` : ' The warm-ups had no errors.'),
+      (input.warmUpErrors > 0 ? ` **The warm-ups had ${input.warmUpErrors} errors.**` : ' The warm-ups had no errors.') +
+      (input.cutShort.length > 0 ? ` **Rounds ended by the time cap:** ${input.cutShort.join('; ')}.` : ' No round was ended by the time cap.'),
     '',
     '- **dpop-oidc**: `node dist/main.js` with the demo config (config/default.json), `LOG_LEVEL=info` (two JSON lines per request, to a file), ' +
       'in-memory stores, the metrics of the build as configured by default. One change: `http.authorizeRequestsPerMinute` is raised, ' +
@@ -154,6 +163,7 @@ export function renderSection(input: SectionInput): string {
     '',
     renderComparisonTable(input.rows),
     '',
+    ...(machine.loadBefore[0]! >= machine.cores / 2 ? [busyNote, ''] : []),
     'What the rows measure, and where the two servers do different work:',
     '',
     '- **token, client_credentials**: client_secret_basic, `scope=api:read`; both sign an ES256 JWT access token (RFC 9068). ' +
@@ -188,7 +198,8 @@ export function renderSection(input: SectionInput): string {
         '127.0.0.1:6379 under a key prefix of its own), interleaved round by round like the table above. Not pinned: the ' +
         'workers, the cluster primary, Redis and the load generator share the machine\'s cores, so the gain here is a lower ' +
         'bound of what separate machines would give; CPU per request adds up every dpop-oidc process (primary and workers), ' +
-        'not Redis.',
+        'not Redis.' +
+        (machine.loadBefore[0]! >= machine.cores ? ' With the load average above the core count, a second process had no idle core to use.' : ''),
     );
   }
   return parts.join('\n');

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { CookieJar, readForm } from '../../bench/compare/http.js';
 import {
+  busyNote,
   endMarker,
   errorCell,
   groupDigits,
   ratio,
   renderComparisonTable,
   renderScalingTable,
+  renderSection,
   replaceBetweenMarkers,
   startMarker,
 } from '../../bench/compare/report.js';
@@ -167,5 +169,31 @@ describe('driving the sign-in pages', () => {
     jar.update('a=; Max-Age=0');
     jar.update('b=3; Expires=Thu, 01 Jan 1970 00:00:00 GMT');
     expect(jar.header()).toEqual({});
+  });
+});
+
+describe('the section written to docs/performance.md', () => {
+  const input = (loadBefore: number[]) => ({
+    machine: { cpuModel: 'AMD EPYC', cores: 2, node: '20.20.2', date: '2026-12-01', loadBefore, pinned: true },
+    settings: { requestsPerRound: 4000, rounds: 3, connections: 32, roundTimeCapSeconds: 45, peerVersion: '9.13.3', command: 'npm run bench:compare' },
+    rows: [{ scenario: 'refresh, DPoP', ours: summary(), peer: summary() }],
+    scaling: [],
+    equivalence: { 'dpop-oidc': ['client_credentials + DPoP: token_type DPoP'] },
+    warmUpErrors: 0,
+    cutShort: ['refresh, DPoP, dpop-oidc, round 2: 3000 of 4000'],
+  });
+
+  it('describes the machine with its load before the run, and says when it was busy', () => {
+    const busy = renderSection(input([9.15, 7.91, 6.06]));
+    expect(busy).toContain('Load average before the run (1, 5, 15 min): 9.15, 7.91, 6.06 — other work was running on the machine.');
+    expect(busy).toContain(busyNote);
+    expect(renderSection(input([0.1, 0.2, 0.3]))).not.toContain(busyNote);
+  });
+
+  it('names the rounds the time cap ended, and the peer version', () => {
+    const section = renderSection(input([0.1, 0.1, 0.1]));
+    expect(section).toContain('**Rounds ended by the time cap:** refresh, DPoP, dpop-oidc, round 2: 3000 of 4000.');
+    expect(section).toContain('**node-oidc-provider 9.13.3**');
+    expect(section).not.toContain('Two processes on the Redis store');
   });
 });
