@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
 import { MemoryConsentStore } from '../../src/stores/memory/consent-store.js';
 import { MemoryEndedInteractions } from '../../src/stores/memory/ended-interactions.js';
 import { MemorySessionStore } from '../../src/stores/memory/session-store.js';
@@ -13,9 +14,12 @@ import {
   type SessionStore,
 } from '../../src/stores/ports.js';
 import { createRedisClient } from '../../src/stores/redis/client.js';
+import { createRedisConnection, type RedisConnection } from '../../src/stores/redis/connection.js';
+import type { RedisClient } from '../../src/stores/redis/scripts.js';
 import { RedisConsentStore } from '../../src/stores/redis/consent-store.js';
 import { RedisEndedInteractions } from '../../src/stores/redis/ended-interactions.js';
 import { RedisSessionStore } from '../../src/stores/redis/session-store.js';
+import { testClusterNodes } from '../helpers/redis-cluster.js';
 
 /**
  * The ports of the browser sign-in, one contract for the memory and the Redis adapters. Each
@@ -30,22 +34,35 @@ interface BrowserStores {
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `dpop-oidc-test:${randomBytes(6).toString('hex')}:`;
-const connections: Redis[] = [];
+const connections: RedisClient[] = [];
+// The local three-node cluster of test/setup/redis-cluster.ts, reached over two connections too.
+const clusterNodes = testClusterNodes();
+const clusters: RedisConnection[] = [];
 
 beforeAll(async () => {
   for (let index = 0; index < 2; index++) {
     const redis = createRedisClient(redisUrl);
     await redis.connect();
     connections.push(redis);
+    if (clusterNodes) {
+      const cluster = createRedisConnection(parseConfig({ store: { type: 'redis', redisCluster: { nodes: clusterNodes } } }).store);
+      await cluster.connect();
+      clusters.push(cluster);
+    }
   }
 });
 afterAll(async () => {
   const keys = await connections[0]!.keys(`${prefix}*`);
   if (keys.length > 0) await connections[0]!.del(...keys);
   for (const redis of connections) redis.disconnect();
+  if (clusters[0]) {
+    const client = clusters[0].client as Cluster;
+    for (const node of client.nodes('master')) for (const key of await node.keys(`${prefix}*`)) await client.del(key);
+  }
+  for (const cluster of clusters) await cluster.close();
 });
 
-const redisStores = (redis: Redis): BrowserStores => ({
+const redisStores = (redis: RedisClient): BrowserStores => ({
   sessions: new RedisSessionStore(redis, prefix),
   consents: new RedisConsentStore(redis, prefix),
   ended: new RedisEndedInteractions(redis, prefix),
@@ -65,6 +82,11 @@ const factories: Array<[string, () => [BrowserStores, BrowserStores]]> = [
     },
   ],
   ['redis', () => [redisStores(connections[0]!), redisStores(connections[1]!)]],
+  ...(clusterNodes
+    ? ([['redis-cluster', () => [redisStores(clusters[0]!.client), redisStores(clusters[1]!.client)]]] as Array<
+        [string, () => [BrowserStores, BrowserStores]]
+      >)
+    : []),
 ];
 
 const id = () => randomBytes(12).toString('base64url');
