@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
-import { OAuthError, tooManyRequests } from '../oauth/errors.js';
-import type { Clock, ReplayCache } from '../stores/ports.js';
+import { OAuthError, tooManyRequests } from '../lib/oauth-error.js';
+import type { Clock } from '../lib/clock.js';
+import type { ReplayCache } from '../stores/ports.js';
 import { normalizeHtu } from './htu.js';
 import type { DpopNonces, NoncePurpose } from './nonce.js';
 import { accessTokenHash, jwkThumbprint } from './thumbprint.js';

@@ -1,6 +1,6 @@
 import type { FastifyError } from 'fastify';
 import { boundForDescription } from '../lib/bounded.js';
-import { OAuthError } from '../oauth/errors.js';
+import { OAuthError } from '../lib/oauth-error.js';
 
 /**
  * Requests Fastify refuses before a route runs (a body that does not parse, is too large or

@@ -1,6 +1,6 @@
 import type { AccessTokenClaims } from '../tokens/access-token.js';
 import { claimsForScopes, type UserDirectory } from '../users/directory.js';
-import { OAuthError } from './errors.js';
+import { OAuthError } from '../lib/oauth-error.js';
 
 /**
  * The claims the profile (userinfo) endpoint returns for a verified access token. Tokens of a

@@ -4,14 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryConsentStore } from '../../src/stores/memory/consent-store.js';
 import { MemoryEndedInteractions } from '../../src/stores/memory/ended-interactions.js';
 import { MemorySessionStore } from '../../src/stores/memory/session-store.js';
-import {
-  StoreUnavailableError,
-  systemClock,
-  type ConsentStore,
-  type EndedInteractions,
-  type SessionRecord,
-  type SessionStore,
-} from '../../src/stores/ports.js';
+import { systemClock } from '../../src/lib/clock.js';
+import { StoreUnavailableError, type ConsentStore, type EndedInteractions, type SessionRecord, type SessionStore } from '../../src/stores/ports.js';
 import { createRedisClient } from '../../src/stores/redis/client.js';
 import { RedisConsentStore } from '../../src/stores/redis/consent-store.js';
 import { RedisEndedInteractions } from '../../src/stores/redis/ended-interactions.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { OAuthError } from '../../oauth/errors.js';
+import { OAuthError } from '../../lib/oauth-error.js';
 import type { ResourceAccess, ResourceRequest } from '../../oauth/protected-resource.js';
 import type { AccessTokenClaims } from '../../tokens/access-token.js';
 import { headerValues } from '../headers.js';

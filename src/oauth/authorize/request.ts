@@ -1,6 +1,6 @@
 import { boundForDescription } from '../../lib/bounded.js';
 import type { Client, ClientRegistry } from '../clients.js';
-import { OAuthError } from '../errors.js';
+import { OAuthError } from '../../lib/oauth-error.js';
 import { grantScopes } from '../scopes.js';
 
 /** A validated authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1), kept across login and consent. */

@@ -1,4 +1,4 @@
-import { boundForDescription } from '../lib/bounded.js';
+import { boundForDescription } from './bounded.js';
 
 /**
  * The one error type of the protocol layer. Protocol code throws it with the RFC error code
