@@ -41,7 +41,7 @@ export function registerProfileRoute(
     const json = scope.getDefaultJsonParser('error', 'error');
     scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
       if (body === '') return done(null, undefined);
-      json(request, body as string, done);
+      void json(request, body as string, done);
     });
     scope.get(deps.path, options, handler);
     scope.post(deps.path, options, handler);
