@@ -1,4 +1,4 @@
-import type { DpopFailureReason } from '../dpop/verify-proof.js';
+import type { DpopFailureReason } from '../lib/refusal-reason.js';
 import type { OAuthError } from '../lib/oauth-error.js';
 
 /**
