@@ -48,7 +48,7 @@ import { handleTokenRequest } from './oauth/token-endpoint.js';
 import { createStores, replayCacheLimits, type Stores } from './stores/create-stores.js';
 import { MemoryFailureCounter } from './stores/memory/failure-counter.js';
 import { MemoryReplayCache } from './stores/memory/replay-cache.js';
-import { systemClock, type Clock } from './stores/ports.js';
+import { systemClock, type Clock } from './lib/clock.js';
 import { issueAccessToken, verifyAccessToken, type AccessTokenGrant } from './tokens/access-token.js';
 import { issueIdToken } from './tokens/id-token.js';
 import { KeyRing, loadSigningKeys, type SigningKeys } from './tokens/keys.js';

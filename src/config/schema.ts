@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { usersConfigSchema } from '../users/directory.js';
+import { usersConfigSchema } from './schema/users.js';
 import { clientSchema } from './schema/client.js';
 import { dpopSchema } from './schema/dpop.js';
 import { httpSchema } from './schema/http.js';

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { Clock } from '../stores/ports.js';
+import type { Clock } from '../lib/clock.js';
 import { constantTimeEqual } from '../lib/constant-time.js';
 
 /**

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
-import { OAuthError, tooManyRequests } from '../oauth/errors.js';
-import type { Clock, ReplayCache } from '../stores/ports.js';
+import { OAuthError, tooManyRequests } from '../lib/oauth-error.js';
+import type { DpopFailureReason } from '../lib/refusal-reason.js';
+import type { Clock } from '../lib/clock.js';
+import type { ReplayCache } from '../stores/ports.js';
 import { normalizeHtu } from './htu.js';
 import type { DpopNonces, NoncePurpose } from './nonce.js';
 import { accessTokenHash, jwkThumbprint } from './thumbprint.js';
@@ -60,9 +62,6 @@ export interface VerifiedDpopProof {
   iat: number;
 }
 
-export type DpopFailureReason =
-  | 'missing' | 'multiple' | 'malformed' | 'typ' | 'alg' | 'jwk' | 'signature' | 'jti' | 'htm' | 'htu'
-  | 'iat' | 'nonce' | 'ath' | 'replay' | 'replay_quota';
 
 /** A proof is small; anything far larger is refused before parsing. */
 const maxProofLength = 8192;

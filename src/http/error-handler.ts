@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { OAuthError, type OAuthErrorCode } from '../oauth/errors.js';
+import { OAuthError, type OAuthErrorCode } from '../lib/oauth-error.js';
 import { StoreUnavailableError } from '../stores/ports.js';
 import { frameworkRefusal, methodNotAllowed, notFound } from './framework-refusals.js';
 import { renderErrorPage } from './pages/error-page.js';

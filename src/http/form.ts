@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { OAuthError } from '../oauth/errors.js';
+import { OAuthError } from '../lib/oauth-error.js';
 
 /**
  * JSON schema of a form body: every parameter a string. A repeated parameter arrives as an

@@ -1,6 +1,7 @@
+import type { RefusalReason } from '../lib/refusal-reason.js';
 import type { FastifyError } from 'fastify';
 import { boundForDescription } from '../lib/bounded.js';
-import { OAuthError } from '../oauth/errors.js';
+import { OAuthError } from '../lib/oauth-error.js';
 
 /**
  * Requests Fastify refuses before a route runs (a body that does not parse, is too large or
@@ -10,7 +11,7 @@ import { OAuthError } from '../oauth/errors.js';
  * bounded parameter name or path.
  */
 
-const byFastifyCode: Readonly<Record<string, { status: number; description: string; reason: string }>> = {
+const byFastifyCode: Readonly<Record<string, { status: number; description: string; reason: RefusalReason }>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, description: 'the request body is too large', reason: 'body_too_large' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, description: 'the content type of the body is not supported', reason: 'content_type' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, description: 'the body does not match its Content-Length', reason: 'content_length' },

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.js';
-import { OAuthError } from '../oauth/errors.js';
+import { OAuthError } from '../lib/oauth-error.js';
 import { clientErrorHandler } from './client-error.js';
 import { answerAndClose, rawOAuthErrorResponse } from './raw-response.js';
 

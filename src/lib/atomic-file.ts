@@ -75,7 +75,9 @@ export function writeFileAtomicSync(target: string, data: string | Uint8Array, o
     closeSync(fd);
     try {
       unlinkSync(temporary);
-    } catch {}
+    } catch {
+      // Best effort: the write has already failed, and that error is the one to report.
+    }
     throw error;
   }
   closeSync(fd);
@@ -95,7 +97,9 @@ export function writeFileAtomicSync(target: string, data: string | Uint8Array, o
   } catch (error) {
     try {
       unlinkSync(temporary);
-    } catch {}
+    } catch {
+      // Best effort: the write has already failed, and that error is the one to report.
+    }
     throw error;
   }
   if (result === 'written') syncDirectorySync(dirname(target));

@@ -34,6 +34,7 @@ export function boundForLog(value: string, max = defaultLogEcho): string {
  * C0 controls, DEL, C1 controls, line and paragraph separators, bidirectional overrides and
  * isolates (they reorder what a reader sees), the byte-order mark, and the backslash itself.
  */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this escapes
 const logUnsafe = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\\]/g;
 
 function escapeCharacter(character: string): string {

@@ -1,7 +1,8 @@
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
-import type { Clock, ReplayCache } from '../stores/ports.js';
+import type { Clock } from '../lib/clock.js';
+import type { ReplayCache } from '../stores/ports.js';
 import type { Client } from './clients.js';
-import { OAuthError, tooManyRequests } from './errors.js';
+import { OAuthError, tooManyRequests } from '../lib/oauth-error.js';
 
 /**
  * private_key_jwt client authentication (RFC 7523 §2.2, §3; OIDC Core §9): a JWT signed with

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { FailureCounter } from '../stores/ports.js';
-import { tooManyRequests } from './errors.js';
+import { tooManyRequests } from '../lib/oauth-error.js';
 
 /**
  * Throttles client-secret guessing at the token, introspection and revocation endpoints.

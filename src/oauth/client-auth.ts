@@ -4,7 +4,7 @@ import { decoySecretHash, verifySecret } from '../users/secret-hash.js';
 import { jwtBearerAssertionType, verifyClientAssertion, type ClientAssertionDeps } from './client-assertion.js';
 import type { ClientAuthAttempt, ClientAuthLimiter } from './client-auth-limiter.js';
 import type { Client, ClientRegistry } from './clients.js';
-import { OAuthError } from './errors.js';
+import { OAuthError } from '../lib/oauth-error.js';
 
 /**
  * Client authentication at the token, introspection and revocation endpoints (RFC 6749 §2.3):

@@ -1,5 +1,5 @@
 import type { FailureCounter } from '../stores/ports.js';
-import { tooManyRequests } from './errors.js';
+import { tooManyRequests } from '../lib/oauth-error.js';
 
 export interface ClientRequestLimit {
   /** The endpoint counted, in the counter's key and the description. */

@@ -1,4 +1,4 @@
-import { OAuthError } from './errors.js';
+import { OAuthError } from '../lib/oauth-error.js';
 import { continueAuthorization, endInteraction, interactionRefused, type BrowserFlowDeps } from './authorize/flow.js';
 import { resumeInteraction } from './authorize/interaction.js';
 import type { AuthorizationOutcome } from './authorize/outcome.js';

@@ -4,7 +4,7 @@ import type { ClientAuthLimiter } from './client-auth-limiter.js';
 import type { ClientRequestLimiter } from './client-request-limiter.js';
 import { authenticateClient, clientCredentialsFrom } from './client-auth.js';
 import type { ClientRegistry } from './clients.js';
-import { OAuthError } from './errors.js';
+import { OAuthError } from '../lib/oauth-error.js';
 
 /** RFC 7662 response; for a DPoP-bound token `token_type` is "DPoP" and `cnf.jkt` is at the top level (RFC 9449 §6.2). */
 export type IntrospectionResponse =

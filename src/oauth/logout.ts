@@ -4,7 +4,7 @@ import type { SessionStore } from '../stores/ports.js';
 import type { SigningKeys } from '../tokens/keys.js';
 import { hashOpaque } from '../tokens/opaque.js';
 import type { Client, ClientRegistry } from './clients.js';
-import { OAuthError } from './errors.js';
+import { OAuthError } from '../lib/oauth-error.js';
 import { findSession } from './session.js';
 
 /**

@@ -2,7 +2,7 @@ import type { DpopNonces } from '../dpop/nonce.js';
 import { singleDpopHeader, type DpopProofVerifier } from '../dpop/verify-proof.js';
 import type { AccessTokenClaims } from '../tokens/access-token.js';
 import type { ClientRegistry } from './clients.js';
-import { OAuthError } from './errors.js';
+import { OAuthError } from '../lib/oauth-error.js';
 import { token68 } from '../lib/syntax.js';
 
 /**

@@ -6,7 +6,7 @@ import type { ClientAuthLimiter } from './client-auth-limiter.js';
 import type { ClientRequestLimiter } from './client-request-limiter.js';
 import { authenticateClient, clientCredentialsFrom } from './client-auth.js';
 import type { ClientRegistry } from './clients.js';
-import { OAuthError } from './errors.js';
+import { OAuthError } from '../lib/oauth-error.js';
 import { revokeGrant, type UserTokenDeps } from './grants/user-tokens.js';
 
 /**

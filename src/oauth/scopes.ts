@@ -1,5 +1,5 @@
 import { boundForDescription } from '../lib/bounded.js';
-import { OAuthError } from './errors.js';
+import { OAuthError } from '../lib/oauth-error.js';
 
 /** RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), space-delimited. */
 const scopeToken = /^[\x21\x23-\x5B\x5D-\x7E]+$/;

@@ -1,4 +1,5 @@
-import type { Clock, SessionRecord, SessionStore } from '../stores/ports.js';
+import type { Clock } from '../lib/clock.js';
+import type { SessionRecord, SessionStore } from '../stores/ports.js';
 import { hashOpaque, newOpaqueToken } from '../tokens/opaque.js';
 
 /** The session the session cookie names: stored under the hash of the cookie's value, so a store dump signs no one in. */

@@ -5,7 +5,7 @@ import type { ClientAuthLimiter } from './client-auth-limiter.js';
 import { authenticateClient, clientCredentialsFrom } from './client-auth.js';
 import type { ClientRegistry } from './clients.js';
 import { boundForDescription } from '../lib/bounded.js';
-import { OAuthError } from './errors.js';
+import { OAuthError } from '../lib/oauth-error.js';
 import type { GrantHandler, TokenResponse } from './grants/grant.js';
 
 /**

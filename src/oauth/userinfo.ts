@@ -1,6 +1,6 @@
 import type { AccessTokenClaims } from '../tokens/access-token.js';
 import { claimsForScopes, type UserDirectory } from '../users/directory.js';
-import { OAuthError } from './errors.js';
+import { OAuthError } from '../lib/oauth-error.js';
 
 /**
  * The claims the profile (userinfo) endpoint returns for a verified access token. Tokens of a
@@ -9,12 +9,14 @@ import { OAuthError } from './errors.js';
  */
 export async function userinfoClaims(token: AccessTokenClaims, users: UserDirectory): Promise<Record<string, unknown>> {
   if (token.auth_time === undefined) return { sub: token.sub };
+  // Challenge with the scheme the token is used with (RFC 6750 §3, RFC 9449 §7.1).
+  const challenge = token.cnf?.jkt ? 'DPoP' : 'Bearer';
   const scopes = token.scope.split(' ');
   if (!scopes.includes('openid')) {
-    throw new OAuthError('insufficient_scope', 'the access token was not granted the openid scope', { reason: 'scope' });
+    throw new OAuthError('insufficient_scope', 'the access token was not granted the openid scope', { reason: 'scope', challenge });
   }
   const user = await users.findBySubject(token.sub);
   // The user was removed after the token was issued: the token no longer speaks for anyone.
-  if (!user) throw new OAuthError('invalid_token', 'the user of this access token no longer exists', { reason: 'user' });
+  if (!user) throw new OAuthError('invalid_token', 'the user of this access token no longer exists', { reason: 'user', challenge });
   return claimsForScopes(user, scopes);
 }

@@ -1,5 +1,5 @@
-import type { DpopFailureReason } from '../dpop/verify-proof.js';
-import type { OAuthError } from '../oauth/errors.js';
+import type { DpopFailureReason } from '../lib/refusal-reason.js';
+import type { OAuthError } from '../lib/oauth-error.js';
 
 /**
  * What a refusal means for an operator: which DPoP check failed, which security event it is.

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { clientCredentialsFrom, presentedClient, type ClientAuthMethod } from '../oauth/client-auth.js';
-import type { OAuthError } from '../oauth/errors.js';
+import type { OAuthError } from '../lib/oauth-error.js';
 import type { FormParams } from '../http/form.js';
 
 /**

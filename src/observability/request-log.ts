@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import { boundForLog, boundValueForLog } from '../lib/bounded.js';
-import type { OAuthError } from '../oauth/errors.js';
+import type { OAuthError } from '../lib/oauth-error.js';
 import type { SecurityEvent } from './refusals.js';
 
 /**

@@ -4,11 +4,6 @@
  * several instances. Never a read followed by a write: that is a race across requests.
  */
 
-/** Milliseconds since the epoch; injected so protocol code and tests control time. */
-export type Clock = () => number;
-
-export const systemClock: Clock = () => Date.now();
-
 /** Thrown by an adapter that cannot answer (full, or its backend down): callers fail closed. */
 export class StoreUnavailableError extends Error {
   constructor(message: string) {
@@ -85,7 +80,7 @@ export interface GrantRecord {
 
 /** An access token of a grant, by `jti`, until its `exp`. */
 export interface GrantAccessToken {
-  /** Minted by newGrantTokenId(grant id) (src/stores/grant-tag.ts): it names the grant, which the Redis adapter needs to deny it. */
+  /** Minted by newGrantTokenId(grant id) (src/lib/grant-tag.ts): it names the grant, which the Redis adapter needs to deny it. */
   jti: string;
   expiresAtMs: number;
 }

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { jwtVerify, type JWTPayload } from 'jose';
-import { OAuthError } from '../oauth/errors.js';
-import { newGrantTokenId } from '../stores/grant-tag.js';
-import type { Clock, RevokedTokens } from '../stores/ports.js';
+import { OAuthError } from '../lib/oauth-error.js';
+import { newGrantTokenId } from '../lib/grant-tag.js';
+import type { Clock } from '../lib/clock.js';
+import type { RevokedTokens } from '../stores/ports.js';
 import { signCompactJws } from './jws.js';
 import type { SigningKeys } from './keys.js';
 
@@ -35,7 +36,7 @@ export interface AccessTokenGrant {
   /** Thumbprint of the DPoP key the token is bound to; absent for a Bearer token. */
   jkt?: string | undefined;
   authTime?: number | undefined;
-  /** The grant the token belongs to: its `jti` then names the grant (see src/stores/grant-tag.ts). */
+  /** The grant the token belongs to: its `jti` then names the grant (see src/lib/grant-tag.ts). */
   grantId?: string | undefined;
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Clock } from '../stores/ports.js';
+import type { Clock } from '../lib/clock.js';
 import { signCompactJws } from './jws.js';
 import type { SigningKeys } from './keys.js';
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newGrantTokenId } from '../../src/stores/grant-tag.js';
+import { newGrantTokenId } from '../../src/lib/grant-tag.js';
 import { MemoryCodeStore } from '../../src/stores/memory/code-store.js';
 import { MemoryExpiringStore } from '../../src/stores/memory/expiring-store.js';
 import { MemoryFailureCounter } from '../../src/stores/memory/failure-counter.js';
@@ -9,20 +9,8 @@ import { MemoryGrantStore } from '../../src/stores/memory/grant-store.js';
 import { MemoryRefreshTokenStore } from '../../src/stores/memory/refresh-token-store.js';
 import { MemoryReplayCache } from '../../src/stores/memory/replay-cache.js';
 import { MemoryRevokedTokens } from '../../src/stores/memory/revoked-tokens.js';
-import {
-  StoreUnavailableError,
-  systemClock,
-  type AuthorizationCodeRecord,
-  type Clock,
-  type CodeStore,
-  type ExpiringStore,
-  type FailureCounter,
-  type GrantStore,
-  type RefreshTokenFamily,
-  type RefreshTokenStore,
-  type ReplayCache,
-  type RevokedTokens,
-} from '../../src/stores/ports.js';
+import { systemClock, type Clock } from '../../src/lib/clock.js';
+import { StoreUnavailableError, type AuthorizationCodeRecord, type CodeStore, type ExpiringStore, type FailureCounter, type GrantStore, type RefreshTokenFamily, type RefreshTokenStore, type ReplayCache, type RevokedTokens } from '../../src/stores/ports.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createRedisClient } from '../../src/stores/redis/client.js';
 import { createRedisConnection, type RedisConnection } from '../../src/stores/redis/connection.js';

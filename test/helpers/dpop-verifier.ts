@@ -2,7 +2,7 @@ import { CompactSign } from 'jose';
 import { expect } from 'vitest';
 import { DpopNonces } from '../../src/dpop/nonce.js';
 import { DpopProofVerifier, type DpopProofRequest, type DpopVerifierSettings } from '../../src/dpop/verify-proof.js';
-import { OAuthError } from '../../src/oauth/errors.js';
+import { OAuthError } from '../../src/lib/oauth-error.js';
 import { MemoryReplayCache } from '../../src/stores/memory/replay-cache.js';
 import { testClock } from './app.js';
 import { makeProof, type ProofKey, type ProofOptions } from './dpop.js';

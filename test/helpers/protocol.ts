@@ -5,7 +5,7 @@ import { DpopNonces } from '../../src/dpop/nonce.js';
 import { DpopProofVerifier, type DpopVerifierSettings } from '../../src/dpop/verify-proof.js';
 import type { ClientAssertionDeps } from '../../src/oauth/client-assertion.js';
 import { StaticClientRegistry } from '../../src/oauth/clients.js';
-import { OAuthError, type OAuthErrorCode } from '../../src/oauth/errors.js';
+import { OAuthError, type OAuthErrorCode } from '../../src/lib/oauth-error.js';
 import { authorizationCodeGrant } from '../../src/oauth/grants/authorization-code.js';
 import { clientCredentialsGrant } from '../../src/oauth/grants/client-credentials.js';
 import { refreshTokenGrant } from '../../src/oauth/grants/refresh-token.js';

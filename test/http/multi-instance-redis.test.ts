@@ -3,7 +3,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { createStores, type Stores } from '../../src/stores/create-stores.js';
-import { systemClock } from '../../src/stores/ports.js';
+import { systemClock } from '../../src/lib/clock.js';
 import { createRedisClient } from '../../src/stores/redis/client.js';
 import { RedisCodeStore } from '../../src/stores/redis/code-store.js';
 import { RedisConsentStore } from '../../src/stores/redis/consent-store.js';

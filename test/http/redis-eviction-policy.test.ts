@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { createStores } from '../../src/stores/create-stores.js';
-import { systemClock } from '../../src/stores/ports.js';
+import { systemClock } from '../../src/lib/clock.js';
 import { createRedisClient, readEvictionPolicy } from '../../src/stores/redis/client.js';
 import { makeTestApp, type TestApp } from '../helpers/app.js';
 

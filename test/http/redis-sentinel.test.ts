@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { createStores } from '../../src/stores/create-stores.js';
-import { systemClock } from '../../src/stores/ports.js';
+import { systemClock } from '../../src/lib/clock.js';
 import { createRedisClient } from '../../src/stores/redis/client.js';
 import { RedisFailureCounter } from '../../src/stores/redis/failure-counter.js';
 import { basicAuth, form, issuer, makeTestApp, serviceClient, type TestApp } from '../helpers/app.js';

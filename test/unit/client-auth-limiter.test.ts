@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ClientAuthLimiter, addressBlock } from '../../src/oauth/client-auth-limiter.js';
-import { OAuthError } from '../../src/oauth/errors.js';
+import { OAuthError } from '../../src/lib/oauth-error.js';
 import { MemoryFailureCounter } from '../../src/stores/memory/failure-counter.js';
 import { testClock } from '../helpers/app.js';
 

@@ -12,7 +12,7 @@ import {
 } from '../../src/oauth/client-auth.js';
 import { ClientAuthLimiter } from '../../src/oauth/client-auth-limiter.js';
 import { StaticClientRegistry } from '../../src/oauth/clients.js';
-import { OAuthError } from '../../src/oauth/errors.js';
+import { OAuthError } from '../../src/lib/oauth-error.js';
 import { MemoryFailureCounter } from '../../src/stores/memory/failure-counter.js';
 import { MemoryReplayCache } from '../../src/stores/memory/replay-cache.js';
 import { decoySecretHash, hashClientSecret, verifySecret } from '../../src/users/secret-hash.js';

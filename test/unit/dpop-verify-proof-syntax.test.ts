@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { CompactSign, exportJWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { singleDpopHeader } from '../../src/dpop/verify-proof.js';
-import { OAuthError } from '../../src/oauth/errors.js';
+import { OAuthError } from '../../src/lib/oauth-error.js';
 import { makeProofKey, type ProofKey } from '../helpers/dpop.js';
 import { b64url, b64urlJson, expectRefusal, signRaw, verifierFixture } from '../helpers/dpop-verifier.js';
 

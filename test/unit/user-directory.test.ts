@@ -1,13 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import {
-  claimsForScopes,
-  StaticUserDirectory,
-  userConfigSchema,
-  usersConfigSchema,
-  type User,
-  type UserConfig,
-} from '../../src/users/directory.js';
+import { userConfigSchema, usersConfigSchema, type UserConfig } from '../../src/config/schema/users.js';
+import { claimsForScopes, StaticUserDirectory, type User } from '../../src/users/directory.js';
 import { hashPassword } from '../../src/users/secret-hash.js';
 
 let aliceHash: string;

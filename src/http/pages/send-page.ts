@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import type { OAuthError } from '../../oauth/errors.js';
+import type { OAuthError } from '../../lib/oauth-error.js';
 import { renderErrorPage } from './error-page.js';
 import { pageSecurityHeaders } from './html.js';
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthorizationOutcome } from '../../oauth/authorize/outcome.js';
 import type { ConsentForm } from '../../oauth/consent.js';
-import { OAuthError } from '../../oauth/errors.js';
+import { OAuthError } from '../../lib/oauth-error.js';
 import type { SignInForm } from '../../oauth/sign-in.js';
 import { applyOutcomeCookies, interactionCookie, sessionCookie } from '../cookies.js';
 import { formBodySchema, type FormParams } from '../form.js';

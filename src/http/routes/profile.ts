@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { OAuthError } from '../../oauth/errors.js';
 import type { ResourceAccess, ResourceRequest } from '../../oauth/protected-resource.js';
 import type { AccessTokenClaims } from '../../tokens/access-token.js';
 import { headerValues } from '../headers.js';
@@ -26,13 +25,8 @@ export function registerProfileRoute(
     request.tokenType = access.claims.cnf?.jkt ? 'DPoP' : 'Bearer';
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
     if (access.dpopNonce) reply.header('dpop-nonce', access.dpopNonce);
-    try {
-      return await deps.claimsFor(access.claims);
-    } catch (error) {
-      // Challenge with the scheme the token is used with (RFC 6750 §3, RFC 9449 §7.1).
-      if (error instanceof OAuthError && !error.challenge) throw error.withChallenge(access.claims.cnf?.jkt ? 'DPoP' : 'Bearer');
-      throw error;
-    }
+    // Its refusals carry the challenge for the token's scheme already (src/oauth/userinfo.ts).
+    return deps.claimsFor(access.claims);
   };
   const options = { config: { protectedResource: true } };
   app.register(async (scope) => {
@@ -41,7 +35,7 @@ export function registerProfileRoute(
     const json = scope.getDefaultJsonParser('error', 'error');
     scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
       if (body === '') return done(null, undefined);
-      json(request, body as string, done);
+      void json(request, body as string, done);
     });
     scope.get(deps.path, options, handler);
     scope.post(deps.path, options, handler);

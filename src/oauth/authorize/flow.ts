@@ -1,8 +1,9 @@
-import type { Clock, CodeStore, ConsentStore, EndedInteractions, SessionRecord, SessionStore } from '../../stores/ports.js';
+import type { Clock } from '../../lib/clock.js';
+import type { CodeStore, ConsentStore, EndedInteractions, SessionRecord, SessionStore } from '../../stores/ports.js';
 import { hashOpaque, newOpaqueToken } from '../../tokens/opaque.js';
 import type { UserDirectory } from '../../users/directory.js';
 import type { Client, ClientRegistry } from '../clients.js';
-import { OAuthError } from '../errors.js';
+import { OAuthError } from '../../lib/oauth-error.js';
 import { newInteraction, sealInteraction, type Interaction } from './interaction.js';
 import type { InteractionSeal } from './interaction-seal.js';
 import type { AuthorizationOutcome } from './outcome.js';

@@ -1,4 +1,4 @@
-import type { OAuthError } from '../errors.js';
+import type { OAuthError } from '../../lib/oauth-error.js';
 
 /** A cookie the browser is to keep: the sealed interaction, or a new session id. */
 export interface CookieToSet {

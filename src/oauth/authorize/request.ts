@@ -1,6 +1,7 @@
+import type { RefusalReason } from '../../lib/refusal-reason.js';
 import { boundForDescription } from '../../lib/bounded.js';
 import type { Client, ClientRegistry } from '../clients.js';
-import { OAuthError } from '../errors.js';
+import { OAuthError } from '../../lib/oauth-error.js';
 import { grantScopes } from '../scopes.js';
 
 /** A validated authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1), kept across login and consent. */
@@ -35,14 +36,15 @@ const prompts = new Set(['none', 'login', 'consent']);
 export const maxAuthorizationRequestLength = 8192;
 /** Echoed in every redirect; an opaque client value (a CSRF token, a return path). */
 export const maxStateLength = 1024;
-const maxParameterLength: Readonly<Record<string, number>> = {
+/** Bounded parameters; a parameter over its bound is refused with its name as the reason. */
+const maxParameterLength = {
   // Space-separated scope tokens: far more than any client asks for.
   scope: 1024,
   // Copied into the ID token.
   nonce: 512,
   // Kept in the pending sign-in before anyone signs in; no username is longer than 255.
   login_hint: 255,
-};
+} as const satisfies Readonly<Record<string, number>>;
 
 function parameterLength(name: string, value: unknown): number {
   if (typeof value === 'string') return name.length + value.length;
@@ -53,7 +55,8 @@ function parameterLength(name: string, value: unknown): number {
 
 /** The first bound the request exceeds, as the error to send, or undefined. */
 function oversized(params: Readonly<Record<string, unknown>>): OAuthError | undefined {
-  for (const [name, max] of Object.entries(maxParameterLength)) {
+  for (const name of Object.keys(maxParameterLength) as (keyof typeof maxParameterLength)[]) {
+    const max = maxParameterLength[name];
     const value = params[name];
     if (typeof value === 'string' && value.length > max) return invalid('invalid_request', `${name} is too long`, name);
   }
@@ -63,7 +66,7 @@ function oversized(params: Readonly<Record<string, unknown>>): OAuthError | unde
   return undefined;
 }
 
-function invalid(code: ConstructorParameters<typeof OAuthError>[0], description: string, reason: string): OAuthError {
+function invalid(code: ConstructorParameters<typeof OAuthError>[0], description: string, reason: RefusalReason): OAuthError {
   return new OAuthError(code, description, { reason });
 }
 

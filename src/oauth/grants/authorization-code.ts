@@ -2,7 +2,7 @@ import type { CodeRedemption, CodeStore, GrantRecord, GrantStore, RefreshTokenFa
 import { hashOpaque } from '../../tokens/opaque.js';
 import { newRefreshToken, refreshFamilyId, sealContext, sealSuccessor, unsealSuccessor } from '../../tokens/refresh-token.js';
 import type { Client } from '../clients.js';
-import { OAuthError, invalidGrant } from '../errors.js';
+import { OAuthError, invalidGrant } from '../../lib/oauth-error.js';
 import { verifyPkce } from '../pkce.js';
 import type { GrantHandler } from './grant.js';
 import { isHolderRetry } from './retry.js';

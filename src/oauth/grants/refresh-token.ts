@@ -1,7 +1,7 @@
 import type { RefreshTokenFamily } from '../../stores/ports.js';
 import { hashOpaque } from '../../tokens/opaque.js';
 import { newRefreshToken, refreshTokenFamily, sealContext, sealSuccessor, unsealSuccessor } from '../../tokens/refresh-token.js';
-import { OAuthError, invalidGrant } from '../errors.js';
+import { OAuthError, invalidGrant } from '../../lib/oauth-error.js';
 import { parseScope } from '../scopes.js';
 import type { GrantHandler, GrantRequest } from './grant.js';
 import { isHolderRetry } from './retry.js';

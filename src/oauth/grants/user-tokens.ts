@@ -1,8 +1,9 @@
-import type { Clock, GrantRecord, GrantStore, RefreshTokenStore, RevokedTokens } from '../../stores/ports.js';
+import type { Clock } from '../../lib/clock.js';
+import type { GrantRecord, GrantStore, RefreshTokenStore, RevokedTokens } from '../../stores/ports.js';
 import type { AccessTokenGrant, IssuedAccessToken } from '../../tokens/access-token.js';
 import type { IdTokenInput } from '../../tokens/id-token.js';
 import type { Client } from '../clients.js';
-import { OAuthError } from '../errors.js';
+import { OAuthError } from '../../lib/oauth-error.js';
 import type { TokenResponse } from './grant.js';
 
 /** What the authorization_code and refresh_token grants share: issuing and revoking a user's tokens. */

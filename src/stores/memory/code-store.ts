@@ -1,11 +1,5 @@
-import {
-  StoreUnavailableError,
-  type AuthorizationCodeRecord,
-  type Clock,
-  type CodeRedemption,
-  type CodeStore,
-  type ConsumeResult,
-} from '../ports.js';
+import { type Clock } from '../../lib/clock.js';
+import { StoreUnavailableError, type AuthorizationCodeRecord, type CodeRedemption, type CodeStore, type ConsumeResult } from '../ports.js';
 import { ExpiringMap } from './expiring-map.js';
 
 interface CodeEntry {

@@ -1,4 +1,5 @@
-import { StoreUnavailableError, type Clock, type ConsentStore } from '../ports.js';
+import { type Clock } from '../../lib/clock.js';
+import { StoreUnavailableError, type ConsentStore } from '../ports.js';
 import { ExpiringMap } from './expiring-map.js';
 
 /** Consents in one process, bounded. A grant is one synchronous step, so none is lost to another. */

@@ -1,4 +1,5 @@
-import { StoreUnavailableError, type Clock, type EndedInteractions } from '../ports.js';
+import { type Clock } from '../../lib/clock.js';
+import { StoreUnavailableError, type EndedInteractions } from '../ports.js';
 import { ExpiringMap } from './expiring-map.js';
 
 /** Ended sign-ins in one process, bounded: one entry per sign-in that reached its end. */

@@ -1,4 +1,4 @@
-import type { Clock } from '../ports.js';
+import type { Clock } from '../../lib/clock.js';
 
 /**
  * A map whose entries expire, bounded in size. Entries go in roughly in expiry order (each map's

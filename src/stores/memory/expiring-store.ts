@@ -1,4 +1,5 @@
-import { StoreUnavailableError, type Clock, type ExpiringStore } from '../ports.js';
+import { type Clock } from '../../lib/clock.js';
+import { StoreUnavailableError, type ExpiringStore } from '../ports.js';
 import { ExpiringMap } from './expiring-map.js';
 
 export class MemoryExpiringStore<V> implements ExpiringStore<V> {

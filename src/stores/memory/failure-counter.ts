@@ -1,4 +1,5 @@
-import type { Clock, FailureCounter, FailureWindow } from '../ports.js';
+import type { Clock } from '../../lib/clock.js';
+import type { FailureCounter, FailureWindow } from '../ports.js';
 
 /**
  * In-memory failure counter, bounded to `maxKeys` windows. Windows are kept in the order they

@@ -1,4 +1,5 @@
-import { StoreUnavailableError, type Clock, type GrantAccessToken, type GrantRecord, type GrantStore, type RevokedTokens } from '../ports.js';
+import { type Clock } from '../../lib/clock.js';
+import { StoreUnavailableError, type GrantAccessToken, type GrantRecord, type GrantStore, type RevokedTokens } from '../ports.js';
 import { ExpiringMap } from './expiring-map.js';
 
 interface GrantEntry {

@@ -1,11 +1,5 @@
-import {
-  StoreUnavailableError,
-  type Clock,
-  type RefreshTokenFamily,
-  type RefreshTokenStore,
-  type RefreshTokenSuccessor,
-  type RotateResult,
-} from '../ports.js';
+import { type Clock } from '../../lib/clock.js';
+import { StoreUnavailableError, type RefreshTokenFamily, type RefreshTokenStore, type RefreshTokenSuccessor, type RotateResult } from '../ports.js';
 import { ExpiringMap } from './expiring-map.js';
 
 /** One record per grant (its refresh token family), kept until the current token expires. */

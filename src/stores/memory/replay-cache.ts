@@ -1,4 +1,5 @@
-import { StoreUnavailableError, type Clock, type ReplayCache, type ReplayClaim } from '../ports.js';
+import { type Clock } from '../../lib/clock.js';
+import { StoreUnavailableError, type ReplayCache, type ReplayClaim } from '../ports.js';
 import { ReplayBucket, toKeyWords, type ProbeCounter } from './replay-bucket.js';
 
 /** Entries are grouped by the second in which they end; a bucket is dropped whole once it has passed. */

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { isObject } from '../../lib/syntax.js';
 import { writeFileAtomic } from '../../lib/atomic-file.js';
-import { StoreUnavailableError, type Clock, type RevokedTokens } from '../ports.js';
+import { type Clock } from '../../lib/clock.js';
+import { StoreUnavailableError, type RevokedTokens } from '../ports.js';
 
 /** Format of the file: `{ "version": 1, "revoked": { "<jti>": <exp in ms>, ... } }`. */
 const fileVersion = 1;

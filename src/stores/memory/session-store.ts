@@ -1,4 +1,5 @@
-import { StoreUnavailableError, type Clock, type SessionRecord, type SessionStore } from '../ports.js';
+import { type Clock } from '../../lib/clock.js';
+import { StoreUnavailableError, type SessionRecord, type SessionStore } from '../ports.js';
 import { ExpiringMap } from './expiring-map.js';
 
 /** Sessions in one process, bounded; a record goes in and comes out as a copy, as with Redis. */

@@ -1,5 +1,6 @@
-import { grantTag, grantTagOfTokenId } from '../grant-tag.js';
-import type { Clock, GrantAccessToken, GrantRecord, GrantStore } from '../ports.js';
+import { grantTag, grantTagOfTokenId } from '../../lib/grant-tag.js';
+import type { Clock } from '../../lib/clock.js';
+import type { GrantAccessToken, GrantRecord, GrantStore } from '../ports.js';
 import { guarded } from './client.js';
 import { entityKey } from './keys.js';
 import { grantDeniedKeyPrefix } from './revoked-tokens.js';

@@ -1,4 +1,5 @@
-import type { Clock, RefreshTokenFamily, RefreshTokenStore, RefreshTokenSuccessor, RotateResult } from '../ports.js';
+import type { Clock } from '../../lib/clock.js';
+import type { RefreshTokenFamily, RefreshTokenStore, RefreshTokenSuccessor, RotateResult } from '../ports.js';
 import { guarded } from './client.js';
 import { defineScript, type RedisClient, type Script } from './scripts.js';
 

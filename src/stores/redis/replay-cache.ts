@@ -1,4 +1,5 @@
-import type { Clock, ReplayCache, ReplayClaim } from '../ports.js';
+import type { Clock } from '../../lib/clock.js';
+import type { ReplayCache, ReplayClaim } from '../ports.js';
 import { guarded } from './client.js';
 import { entityKey } from './keys.js';
 import { defineScript, type RedisClient, type Script } from './scripts.js';

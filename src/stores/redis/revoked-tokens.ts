@@ -1,5 +1,6 @@
-import { grantTagOfTokenId } from '../grant-tag.js';
-import type { Clock, RevokedTokens } from '../ports.js';
+import { grantTagOfTokenId } from '../../lib/grant-tag.js';
+import type { Clock } from '../../lib/clock.js';
+import type { RevokedTokens } from '../ports.js';
 import { guarded } from './client.js';
 import { entityKey } from './keys.js';
 import type { RedisClient } from './scripts.js';
@@ -14,7 +15,7 @@ export function grantDeniedKeyPrefix(prefix: string, tag: string): string {
 
 /**
  * The denylist entry of `jti`: beside its grant's keys when the `jti` names a grant (see
- * src/stores/grant-tag.ts), else `<prefix>revoked:<jti>` (client-credentials tokens).
+ * src/lib/grant-tag.ts), else `<prefix>revoked:<jti>` (client-credentials tokens).
  */
 export function revokedTokenKey(prefix: string, jti: string): string {
   const tag = grantTagOfTokenId(jti);

@@ -1,4 +1,5 @@
-import { boundForDescription } from '../lib/bounded.js';
+import { boundForDescription } from './bounded.js';
+import type { RefusalReason } from './refusal-reason.js';
 
 /**
  * The one error type of the protocol layer. Protocol code throws it with the RFC error code
@@ -28,7 +29,7 @@ export type OAuthErrorCode =
 
 export interface OAuthErrorOptions {
   /** Why, for logs and metrics: htm, htu, iat, replay, nonce, ath, jkt, alg, typ, signature, ... */
-  reason?: string;
+  reason?: RefusalReason | undefined;
   /** A fresh nonce to send back in the `DPoP-Nonce` header. */
   dpopNonce?: string;
   /** Extra structured detail for the log line only (e.g. expected vs received htu). Never sent. */
@@ -53,7 +54,7 @@ export type ResourceChallenge = 'DPoP' | 'Bearer' | 'none';
 
 export class OAuthError extends Error {
   readonly code: OAuthErrorCode;
-  readonly reason: string | undefined;
+  readonly reason: RefusalReason | undefined;
   readonly dpopNonce: string | undefined;
   readonly logDetail: Record<string, unknown> | undefined;
   readonly status: number | undefined;
@@ -97,7 +98,7 @@ export class OAuthError extends Error {
 }
 
 /** RFC 6749 §5.2 invalid_grant: the code, refresh token or its binding is not valid. */
-export function invalidGrant(description: string, reason: string): OAuthError {
+export function invalidGrant(description: string, reason: RefusalReason): OAuthError {
   return new OAuthError('invalid_grant', description, { reason });
 }
 
@@ -105,6 +106,6 @@ export function invalidGrant(description: string, reason: string): OAuthError {
  * RFC 6585 §4: the caller has sent too much, answered 429 with `Retry-After`. The code is
  * temporarily_unavailable, the one RFC 6749 code that tells a client to come back later.
  */
-export function tooManyRequests(description: string, reason: string, retryAfterSeconds: number): OAuthError {
+export function tooManyRequests(description: string, reason: RefusalReason, retryAfterSeconds: number): OAuthError {
   return new OAuthError('temporarily_unavailable', description, { reason, status: 429, retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) });
 }
