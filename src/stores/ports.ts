@@ -202,13 +202,6 @@ export interface EndedInteractions {
   end(interactionId: string, ttlMs: number): Promise<boolean>;
 }
 
-/** A short-lived key-value store with expiry. */
-export interface ExpiringStore<V> {
-  set(key: string, value: V, ttlMs: number): Promise<void>;
-  get(key: string): Promise<V | undefined>;
-  delete(key: string): Promise<void>;
-}
-
 /** The failures counted against a key in its current fixed window. */
 export interface FailureWindow {
   count: number;

@@ -3,20 +3,18 @@ import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newGrantTokenId } from '../../src/lib/grant-tag.js';
 import { MemoryCodeStore } from '../../src/stores/memory/code-store.js';
-import { MemoryExpiringStore } from '../../src/stores/memory/expiring-store.js';
 import { MemoryFailureCounter } from '../../src/stores/memory/failure-counter.js';
 import { MemoryGrantStore } from '../../src/stores/memory/grant-store.js';
 import { MemoryRefreshTokenStore } from '../../src/stores/memory/refresh-token-store.js';
 import { MemoryReplayCache } from '../../src/stores/memory/replay-cache.js';
 import { MemoryRevokedTokens } from '../../src/stores/memory/revoked-tokens.js';
 import { systemClock, type Clock } from '../../src/lib/clock.js';
-import { StoreUnavailableError, type AuthorizationCodeRecord, type CodeStore, type ExpiringStore, type FailureCounter, type GrantStore, type RefreshTokenFamily, type RefreshTokenStore, type ReplayCache, type RevokedTokens } from '../../src/stores/ports.js';
+import { StoreUnavailableError, type AuthorizationCodeRecord, type CodeStore, type FailureCounter, type GrantStore, type RefreshTokenFamily, type RefreshTokenStore, type ReplayCache, type RevokedTokens } from '../../src/stores/ports.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createRedisClient } from '../../src/stores/redis/client.js';
 import { createRedisConnection, type RedisConnection } from '../../src/stores/redis/connection.js';
 import type { RedisClient } from '../../src/stores/redis/scripts.js';
 import { RedisCodeStore } from '../../src/stores/redis/code-store.js';
-import { RedisExpiringStore } from '../../src/stores/redis/expiring-store.js';
 import { RedisFailureCounter } from '../../src/stores/redis/failure-counter.js';
 import { RedisGrantStore } from '../../src/stores/redis/grant-store.js';
 import { RedisRefreshTokenStore } from '../../src/stores/redis/refresh-token-store.js';
@@ -36,7 +34,6 @@ interface Adapters {
   codes: CodeStore;
   refresh: RefreshTokenStore;
   grants: GrantStore;
-  sessions: ExpiringStore<{ sub: string }>;
   failures: FailureCounter;
 }
 
@@ -74,7 +71,6 @@ const redisAdapters = (client: () => RedisClient) => (): Adapters => ({
   codes: new RedisCodeStore(client(), prefix),
   refresh: new RedisRefreshTokenStore(client(), prefix, systemClock),
   grants: new RedisGrantStore(client(), prefix, systemClock),
-  sessions: new RedisExpiringStore(client(), prefix, 'session'),
   failures: new RedisFailureCounter(client(), prefix),
 });
 
@@ -89,7 +85,6 @@ const factories: Array<[string, () => Adapters]> = [
         codes: new MemoryCodeStore(1000, systemClock),
         refresh: new MemoryRefreshTokenStore(1000, systemClock),
         grants: new MemoryGrantStore(1000, systemClock, revoked),
-        sessions: new MemoryExpiringStore('session', 1000, systemClock),
         failures: new MemoryFailureCounter(1000, systemClock),
       };
     },
@@ -506,24 +501,6 @@ describe.each(factories)('store contract: %s', (name, make) => {
     });
   });
 
-  describe('ExpiringStore', () => {
-    it('sets, gets, replaces and deletes', async () => {
-      const key = id();
-      await stores.sessions.set(key, { sub: 'alice' }, 5000);
-      expect(await stores.sessions.get(key)).toEqual({ sub: 'alice' });
-      await stores.sessions.set(key, { sub: 'bob' }, 5000);
-      expect(await stores.sessions.get(key)).toEqual({ sub: 'bob' });
-      await stores.sessions.delete(key);
-      expect(await stores.sessions.get(key)).toBeUndefined();
-    });
-
-    it('expires values after their TTL', async () => {
-      const key = id();
-      await stores.sessions.set(key, { sub: 'alice' }, 100);
-      await sleep(150);
-      expect(await stores.sessions.get(key)).toBeUndefined();
-    });
-  });
   describe('FailureCounter', () => {
     it('counts hits in a window opened by the first one; peek reads without counting', async () => {
       const key = id();
