@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { OAuthError, type OAuthErrorCode } from '../lib/oauth-error.js';
 import { StoreUnavailableError } from '../stores/ports.js';
 import { frameworkRefusal, methodNotAllowed, notFound } from './framework-refusals.js';
+import { HttpRefusal } from './http-refusal.js';
 import { renderErrorPage } from './pages/error-page.js';
 import { pageSecurityHeaders } from './pages/html.js';
 import { RouteMethods } from './route-methods.js';
@@ -59,6 +60,17 @@ function challenges(error: OAuthError, settings: ErrorHandlerSettings): string[]
   return [`DPoP ${params}, ${algs}`];
 }
 
+/**
+ * The status, from the error alone: an HTTP-level refusal says its own; a limit that was hit
+ * (temporarily_unavailable with a Retry-After) is 429 (RFC 6585 §4), a backend away 503;
+ * protected resources answer proof errors 401 (RFC 9449 §7.1); the rest by RFC 6749 §5.2.
+ */
+function statusOf(error: OAuthError, protectedResource: boolean): number {
+  if (error instanceof HttpRefusal) return error.httpStatus;
+  if (error.code === 'temporarily_unavailable' && error.retryAfterSeconds !== undefined) return 429;
+  return (protectedResource ? resourceStatusByCode[error.code] : undefined) ?? statusByCode[error.code] ?? 400;
+}
+
 export function sendOAuthError(
   reply: FastifyReply,
   error: OAuthError,
@@ -67,8 +79,7 @@ export function sendOAuthError(
   html = reply.request.routeOptions.config?.htmlErrors === true,
 ): FastifyReply {
   const protectedResource = reply.request.routeOptions.config?.protectedResource === true;
-  const status =
-    error.status ?? (protectedResource ? resourceStatusByCode[error.code] : undefined) ?? statusByCode[error.code] ?? 400;
+  const status = statusOf(error, protectedResource);
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
   if (html) {
     return reply
@@ -82,7 +93,8 @@ export function sendOAuthError(
   if (protectedResource && status < 500) {
     const values = challenges(error, settings);
     reply.header('www-authenticate', values.length === 1 ? values[0] : values);
-  } else if (status === 401 && error.basicChallenge) {
+  } else if (status === 401 && /^basic /i.test(reply.request.headers.authorization ?? '')) {
+    // RFC 6749 §5.2: a client that authenticated with Basic is challenged with Basic.
     reply.header('www-authenticate', `Basic realm=${quoted(settings.realm)}`);
   }
   // No credentials at all: no error code (RFC 6750 §3.1), only a word on what was expected.

@@ -2,6 +2,7 @@ import type { RefusalReason } from '../lib/refusal-reason.js';
 import type { FastifyError } from 'fastify';
 import { boundForDescription } from '../lib/bounded.js';
 import { OAuthError } from '../lib/oauth-error.js';
+import { HttpRefusal } from './http-refusal.js';
 
 /**
  * Requests Fastify refuses before a route runs (a body that does not parse, is too large or
@@ -28,11 +29,10 @@ export function frameworkRefusal(error: FastifyError): OAuthError | undefined {
   const status = error.statusCode;
   if (status === undefined || status < 400 || status >= 500) return undefined;
   const known = error.code === undefined ? undefined : byFastifyCode[error.code];
-  if (known) return new OAuthError('invalid_request', known.description, { reason: known.reason, status: known.status });
+  if (known) return new HttpRefusal(known.status, 'invalid_request', known.description, { reason: known.reason });
   // Another client error from a parser or a plugin: its message, bounded, since it may quote the body.
-  return new OAuthError('invalid_request', boundForDescription(error.message), {
+  return new HttpRefusal(status, 'invalid_request', boundForDescription(error.message), {
     reason: 'request',
-    status,
     logDetail: { code: error.code },
   });
 }
@@ -48,13 +48,12 @@ function validationSummary(error: FastifyError): string {
 
 /** No route has this path (RFC 9110 §15.5.5). */
 export function notFound(path: string): OAuthError {
-  return new OAuthError('invalid_request', `no endpoint at ${boundForDescription(path)}`, { reason: 'not_found', status: 404 });
+  return new HttpRefusal(404, 'invalid_request', `no endpoint at ${boundForDescription(path)}`, { reason: 'not_found' });
 }
 
 /** The path has routes, none for this method (RFC 9110 §15.5.6); the caller sends `Allow`. */
 export function methodNotAllowed(method: string, allowed: readonly string[]): OAuthError {
-  return new OAuthError('invalid_request', `method ${boundForDescription(method)} is not allowed here; use ${allowed.join(' or ')}`, {
+  return new HttpRefusal(405, 'invalid_request', `method ${boundForDescription(method)} is not allowed here; use ${allowed.join(' or ')}`, {
     reason: 'method',
-    status: 405,
   });
 }

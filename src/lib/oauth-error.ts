@@ -4,8 +4,9 @@ import type { RefusalReason } from './refusal-reason.js';
 /**
  * The one error type of the protocol layer. Protocol code throws it with the RFC error code
  * and a machine-readable `reason`; the HTTP edge (src/http/error-handler.ts) turns it into a
- * status, a JSON body and headers. Protocol code never picks a status, except where an RFC
- * says so (`status`), such as 503 when a store cannot answer.
+ * status, a JSON body and headers. Protocol code never picks a status or a header: the edge
+ * derives them from the code, the kind of route and the request (a Basic challenge answers a
+ * request that used Basic); `retryAfterSeconds` makes temporarily_unavailable a 429.
  */
 export type OAuthErrorCode =
   | 'invalid_request'
@@ -34,12 +35,11 @@ export interface OAuthErrorOptions {
   dpopNonce?: string;
   /** Extra structured detail for the log line only (e.g. expected vs received htu). Never sent. */
   logDetail?: Record<string, unknown>;
-  /** Status override, only where an RFC asks for one. */
-  status?: number;
-  /** Sent as `Retry-After` (RFC 9110 §10.2.3) with a 429 or 503. */
+  /**
+   * The caller sent too much: answered 429 (RFC 6585 §4) with this in `Retry-After`
+   * (RFC 9110 §10.2.3). Only with temporarily_unavailable, which is 503 without it.
+   */
   retryAfterSeconds?: number;
-  /** The client used HTTP Basic authentication: a 401 must challenge with `Basic` (RFC 6749 §5.2). */
-  basicChallenge?: boolean;
   /**
    * At a protected resource: the scheme the client should use next (RFC 6750 §3, RFC 9449 §7.1).
    * 'none' means no usable credentials were presented: every scheme is offered, without error.
@@ -57,9 +57,7 @@ export class OAuthError extends Error {
   readonly reason: RefusalReason | undefined;
   readonly dpopNonce: string | undefined;
   readonly logDetail: Record<string, unknown> | undefined;
-  readonly status: number | undefined;
   readonly retryAfterSeconds: number | undefined;
-  readonly basicChallenge: boolean;
   readonly challenge: ResourceChallenge | undefined;
 
   constructor(code: OAuthErrorCode, description: string, options: OAuthErrorOptions = {}) {
@@ -72,9 +70,7 @@ export class OAuthError extends Error {
     this.reason = options.reason;
     this.dpopNonce = options.dpopNonce;
     this.logDetail = options.logDetail;
-    this.status = options.status;
     this.retryAfterSeconds = options.retryAfterSeconds;
-    this.basicChallenge = options.basicChallenge ?? false;
     this.challenge = options.challenge;
   }
 
@@ -83,9 +79,7 @@ export class OAuthError extends Error {
       reason: this.reason,
       dpopNonce: this.dpopNonce,
       logDetail: this.logDetail,
-      status: this.status,
       retryAfterSeconds: this.retryAfterSeconds,
-      basicChallenge: this.basicChallenge,
       challenge: this.challenge,
       ...changes,
     });
@@ -107,5 +101,5 @@ export function invalidGrant(description: string, reason: RefusalReason): OAuthE
  * temporarily_unavailable, the one RFC 6749 code that tells a client to come back later.
  */
 export function tooManyRequests(description: string, reason: RefusalReason, retryAfterSeconds: number): OAuthError {
-  return new OAuthError('temporarily_unavailable', description, { reason, status: 429, retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) });
+  return new OAuthError('temporarily_unavailable', description, { reason, retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) });
 }

@@ -109,10 +109,10 @@ export function presentedClient(input: ClientCredentialsInput): { method: Client
 
 const failedDescription = 'client authentication failed';
 
-function invalidClient(description: string, basic: boolean, cause?: string): OAuthError {
+/** The edge challenges with Basic when the request used Basic (RFC 6749 §5.2), whatever the client registered. */
+function invalidClient(description: string, cause?: string): OAuthError {
   return new OAuthError('invalid_client', description, {
     reason: 'client_auth',
-    basicChallenge: basic,
     ...(cause ? { logDetail: { cause } } : {}),
   });
 }
@@ -127,13 +127,13 @@ function parseBasic(authorization: string): { clientId: string; clientSecret: st
   const decoded = Buffer.from(encoded, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (!/^[A-Za-z0-9+/]+=*$/.test(encoded) || colon < 0) {
-    throw invalidClient('malformed Basic authorization header', true);
+    throw invalidClient('malformed Basic authorization header');
   }
   try {
     const formDecode = (value: string) => decodeURIComponent(value.replace(/\+/g, ' '));
     return { clientId: formDecode(decoded.slice(0, colon)), clientSecret: formDecode(decoded.slice(colon + 1)) };
   } catch {
-    throw invalidClient('malformed Basic authorization header', true);
+    throw invalidClient('malformed Basic authorization header');
   }
 }
 
@@ -148,11 +148,11 @@ function presentedAssertion(input: ClientCredentialsInput): PresentedCredentials
   try {
     subject = decodeJwt(assertion).sub;
   } catch {
-    throw invalidClient('client assertion is malformed', false);
+    throw invalidClient('client assertion is malformed');
   }
   const clientId = input.clientId ?? (typeof subject === 'string' ? subject : undefined);
   if (!clientId || (input.clientId !== undefined && subject !== input.clientId)) {
-    throw invalidClient('client assertion does not name the client', false);
+    throw invalidClient('client assertion does not name the client');
   }
   return { method: 'private_key_jwt', clientId, assertion };
 }
@@ -177,7 +177,7 @@ function presentedCredentials(input: ClientCredentialsInput): PresentedCredentia
   } else {
     credentials = { method: 'none', clientId: input.clientId ?? '' };
   }
-  if (!credentials.clientId) throw invalidClient('client authentication is required', basic);
+  if (!credentials.clientId) throw invalidClient('client authentication is required');
   return credentials;
 }
 
@@ -190,21 +190,20 @@ async function verifyCredentials(credentials: PresentedCredentials, deps: Client
   switch (credentials.method) {
     case 'client_secret_basic':
     case 'client_secret_post': {
-      const basic = credentials.method === 'client_secret_basic';
       const matches = await verifiers.secret(credentials.secret, client?.client_secret_hash ?? decoySecretHash);
-      if (!client || !matches) throw invalidClient(failedDescription, basic, cause ?? 'secret_mismatch');
+      if (!client || !matches) throw invalidClient(failedDescription, cause ?? 'secret_mismatch');
       return client;
     }
     case 'private_key_jwt': {
       if (!client || !deps.assertions) {
         if (deps.assertions) await verifiers.assertion(credentials.assertion, decoyAssertionClient, deps.assertions).catch(() => undefined);
-        throw invalidClient(failedDescription, false, cause ?? 'assertions_disabled');
+        throw invalidClient(failedDescription, cause ?? 'assertions_disabled');
       }
       await verifiers.assertion(credentials.assertion, client, deps.assertions);
       return client;
     }
     case 'none':
-      if (!client) throw invalidClient(failedDescription, false, cause);
+      if (!client) throw invalidClient(failedDescription, cause);
       return client;
   }
 }

@@ -102,7 +102,7 @@ describe('revokeToken (RFC 7009)', () => {
     const deps = { clients: f.clients, assertions: f.assertions, requestLimiter, refreshTokens: f.refreshTokens, revoked: f.revoked, grants: f.grants, verifyAccessToken: f.verifyToken };
     await revokeToken({ params: { token: 'x', client_id: 'spa' }, authorization: undefined }, deps);
     const error = await expectOAuthError(revokeToken({ params: { token: spa.refreshToken, client_id: 'spa' }, authorization: undefined }, deps), 'temporarily_unavailable', 'client_rate_limited');
-    expect(error.status).toBe(429);
+    expect(error.retryAfterSeconds).toBeGreaterThan(0);
     expect(await f.grants.find(spa.grantId)).toBeDefined();
   });
 });

@@ -35,9 +35,8 @@ describe('handleTokenRequest: the request before any grant runs (RFC 6749 §3.2,
     await expectOAuthError(f.token({ grant_type: grantType }, { authorization: service }), 'unsupported_grant_type', 'grant_type');
   });
 
-  it('refuses a wrong client secret with invalid_client and a Basic challenge (RFC 6749 §5.2)', async () => {
-    const error = await expectOAuthError(f.token(clientCredentials, { authorization: basicAuth(serviceClient.id, 'wrong') }), 'invalid_client', 'client_auth');
-    expect(error.basicChallenge).toBe(true);
+  it('refuses a wrong client secret with invalid_client (RFC 6749 §5.2; the edge challenges with Basic)', async () => {
+    await expectOAuthError(f.token(clientCredentials, { authorization: basicAuth(serviceClient.id, 'wrong') }), 'invalid_client', 'client_auth');
   });
 
   it('refuses a grant type the client is not registered for with unauthorized_client (RFC 6749 §5.2)', async () => {
@@ -133,7 +132,6 @@ describe('handleTokenRequest: the replay check comes last (RFC 9449 §11.1)', ()
     await bounded.token(clientCredentials, { authorization: service, dpop: key });
     await bounded.token(clientCredentials, { authorization: service, dpop: key });
     const error = await expectOAuthError(bounded.token(clientCredentials, { authorization: service, dpop: key }), 'temporarily_unavailable', 'replay_quota');
-    expect(error.status).toBe(429);
     expect(error.retryAfterSeconds).toBe(60);
     // Another credential is not affected.
     expect((await bounded.token(clientCredentials, { authorization: asClient('bound-client'), dpop: key })).body.token_type).toBe('DPoP');

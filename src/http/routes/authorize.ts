@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthorizationOutcome } from '../../oauth/authorize/outcome.js';
 import type { ConsentForm } from '../../oauth/consent.js';
-import { OAuthError } from '../../lib/oauth-error.js';
+import { tooManyRequests } from '../../lib/oauth-error.js';
 import type { SignInForm } from '../../oauth/sign-in.js';
 import { applyOutcomeCookies, interactionCookie, sessionCookie } from '../cookies.js';
 import { formBodySchema, type FormParams } from '../form.js';
 import { renderConsentPage } from '../pages/consent-page.js';
 import { renderLoginPage } from '../pages/login-page.js';
-import { sendErrorPage, sendPage } from '../pages/send-page.js';
+import { sendPage } from '../pages/send-page.js';
 
 export interface BrowserCookies {
   interaction: string | undefined;
@@ -37,7 +37,8 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeRou
 
   const render = (reply: FastifyReply, outcome: AuthorizationOutcome) => {
     applyOutcomeCookies(reply, deps.issuer, outcome.cookies);
-    if (outcome.kind === 'refused') return sendErrorPage(reply, 400, outcome.error);
+    // Rendered at the edge like every refusal: a page, since these are browser routes (htmlErrors).
+    if (outcome.kind === 'refused') throw outcome.error;
     if (outcome.kind === 'redirect') {
       // Logged in the request's line (src/observability/request-log.ts).
       if (outcome.error) reply.request.oauthError = outcome.error;
@@ -78,8 +79,7 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeRou
     groupId: 'authorize',
     max: deps.authorizeRequestsPerMinute,
     timeWindow: 60_000,
-    errorResponseBuilder: () =>
-      new OAuthError('temporarily_unavailable', 'too many requests; wait a minute and try again', { status: 429, reason: 'rate_limit' }),
+    errorResponseBuilder: (_request, context) => tooManyRequests('too many requests; wait a minute and try again', 'rate_limit', context.ttl / 1000),
   });
   const authorizeConfig = { htmlErrors: true };
   app.get(deps.paths.authorize, { config: authorizeConfig, onRequest: authorizeLimit }, authorize);
@@ -92,11 +92,8 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeRou
       rateLimit: {
         max: deps.loginAttemptsPerMinute,
         timeWindow: 60_000,
-        errorResponseBuilder: () =>
-          new OAuthError('temporarily_unavailable', 'too many sign-in attempts; wait a minute and try again', {
-            status: 429,
-            reason: 'rate_limit',
-          }),
+        errorResponseBuilder: (_request: unknown, context: { ttl: number }) =>
+          tooManyRequests('too many sign-in attempts; wait a minute and try again', 'rate_limit', context.ttl / 1000),
       },
     },
   };

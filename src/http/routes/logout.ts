@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { LogoutOutcome } from '../../oauth/logout.js';
 import { cookieOptions, sessionCookie } from '../cookies.js';
 import { renderLoggedOutPage, renderLogoutPage } from '../pages/logout-page.js';
-import { sendErrorPage, sendPage } from '../pages/send-page.js';
+import { sendPage } from '../pages/send-page.js';
 
 /** The end_session_endpoint (OIDC RP-Initiated Logout 1.0), GET and POST. */
 export function registerLogoutRoute(
@@ -16,7 +16,8 @@ export function registerLogoutRoute(
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const params = ((request.method === 'GET' ? request.query : request.body) ?? {}) as Record<string, unknown>;
     const outcome = await deps.logout({ params, method: request.method === 'POST' ? 'POST' : 'GET', sessionCookie: request.cookies[sessionCookie] });
-    if (outcome.kind === 'refused') return sendErrorPage(reply, 400, outcome.error);
+    // Rendered at the edge like every refusal: a page, since logout is a browser route (htmlErrors).
+    if (outcome.kind === 'refused') throw outcome.error;
     if (outcome.kind === 'signed_out') {
       if (outcome.clearSessionCookie) reply.clearCookie(sessionCookie, cookieOptions(deps.issuer));
       if (outcome.redirectTo) return reply.header('cache-control', 'no-store').redirect(outcome.redirectTo, 303);
@@ -38,6 +39,8 @@ export function registerLogoutRoute(
       confirmation.redirectUri ? [confirmation.redirectUri] : [],
     );
   };
-  app.get(deps.path, handler);
-  app.post(deps.path, { schema: { body: { type: 'object' } } }, handler);
+  // A browser route: refusals are answered with a page (src/http/error-handler.ts).
+  const config = { htmlErrors: true };
+  app.get(deps.path, { config }, handler);
+  app.post(deps.path, { schema: { body: { type: 'object' } }, config }, handler);
 }
