@@ -173,3 +173,18 @@ export function decodeJsonPayload(payloadSegment: string): unknown {
     throw new JwsError('payload is not base64url JSON');
   }
 }
+
+const publicKeys = new WeakMap<KeyObject, KeyObject>();
+
+/**
+ * The public KeyObject of one of our private signing keys, derived once per key and checked
+ * against its alg; kept as long as the private key (a reloaded key set brings new ones).
+ */
+export function publicKeyOf(privateKey: KeyObject, alg: string): KeyObject {
+  let publicKey = publicKeys.get(privateKey);
+  if (!publicKey) {
+    publicKey = assertKeyFitsAlgorithm(createPublicKey(privateKey), alg);
+    publicKeys.set(privateKey, publicKey);
+  }
+  return publicKey;
+}
