@@ -50,6 +50,7 @@ import { MemoryFailureCounter } from './stores/memory/failure-counter.js';
 import { MemoryReplayCache } from './stores/memory/replay-cache.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { issueAccessToken, verifyAccessToken, type AccessTokenGrant } from './tokens/access-token.js';
+import { VerifiedTokenCache } from './tokens/verified-token-cache.js';
 import { issueIdToken } from './tokens/id-token.js';
 import { KeyRing, loadSigningKeys, type SigningKeys } from './tokens/keys.js';
 import { keyReloader, type ReloadKeys } from './reload-keys.js';
@@ -128,6 +129,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   };
   const issue = (grant: AccessTokenGrant) => issueAccessToken(grant, { keys, settings: accessTokenSettings, clock });
   const verifyToken = (token: string) => verifyAccessToken(token, { keys, issuer, clock, revoked });
+  const introspectedTokens = new VerifiedTokenCache({ keys, issuer, clock, revoked });
   // The profile endpoint is a resource of the issuer: it takes tokens whose aud includes it.
   const verifyProfileToken = (token: string) => verifyAccessToken(token, { keys, issuer, clock, revoked, audience: issuer });
   // With Redis every instance counts in the same windows (N instances do not allow N times a
@@ -232,7 +234,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   registerIntrospectionRoute(app, {
     path: pathOf(urls.introspection),
-    introspect: (request) => introspectToken(request, { clients, assertions, clientAuthLimiter, requestLimiter: introspectionLimiter, verifyAccessToken: verifyToken }),
+    introspect: (request) => introspectToken(request, { clients, assertions, clientAuthLimiter, requestLimiter: introspectionLimiter, verifyAccessToken: (token) => introspectedTokens.verify(token) }),
   });
   registerRevocationRoute(app, {
     path: pathOf(urls.revocation),

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
+import { createHash, type KeyObject } from 'node:crypto';
+import type { JWK } from 'jose';
 import { OAuthError, tooManyRequests } from '../lib/oauth-error.js';
 import type { DpopFailureReason } from '../lib/refusal-reason.js';
 import type { Clock } from '../lib/clock.js';
@@ -9,10 +9,11 @@ import type { DpopNonces, NoncePurpose } from './nonce.js';
 import { accessTokenHash, jwkThumbprint } from './thumbprint.js';
 import { constantTimeEqual } from '../lib/constant-time.js';
 import { isObject, token68 } from '../lib/syntax.js';
+import {
+  assertNoCriticalExtensions, decodeBase64urlSegment, decodeCompactJws, publicKeyForAlgorithm, verifyJwsSignature, type DecodedJws,
+} from '../lib/jws-verify.js';
 
 /** Every check of RFC 9449 §4.3, in one place, used by every route that takes a proof. */
-
-type ProofKey = Exclude<Awaited<ReturnType<typeof importJWK>>, Uint8Array>;
 
 export interface DpopVerifierSettings {
   algorithms: readonly string[];
@@ -86,7 +87,7 @@ export function singleDpopHeader(values: readonly string[]): string | undefined 
 
 export class DpopProofVerifier {
   /** Imported proof keys by alg and thumbprint: importing costs more than verifying. */
-  private readonly keyCache = new Map<string, ProofKey>();
+  private readonly keyCache = new Map<string, KeyObject>();
   private readonly algorithms: ReadonlySet<string>;
 
   constructor(
@@ -102,12 +103,14 @@ export class DpopProofVerifier {
     if (proof.length === 0 || proof.length > maxProofLength || !token68.test(proof) || proof.split('.').length !== 3) {
       throw invalidProof('malformed', 'DPoP proof is not a well-formed JWT');
     }
-    let header: ReturnType<typeof decodeProtectedHeader>;
+    // The header is decoded once, here; the signature is checked over the same bytes below.
+    let decoded: DecodedJws;
     try {
-      header = decodeProtectedHeader(proof);
+      decoded = decodeCompactJws(proof);
     } catch {
       throw invalidProof('malformed', 'DPoP proof header cannot be decoded');
     }
+    const { header } = decoded;
     // Checks 4 and 5: typ (§11.5, against JWT swapping) and an allowed asymmetric alg (§11.6).
     if (header.typ !== 'dpop+jwt') throw invalidProof('typ', 'DPoP proof typ must be dpop+jwt');
     const alg = header.alg;
@@ -119,18 +122,21 @@ export class DpopProofVerifier {
     if (!isObject(jwk) || jwk.kty === 'oct' || privateJwkMembers.some((member) => member in jwk)) {
       throw invalidProof('jwk', 'DPoP proof jwk must be a public key');
     }
-    const { jkt, key } = await this.importProofKey(jwk as JWK, alg);
+    const { jkt, key } = this.importProofKey(jwk, alg);
 
-    // Check 6: the signature verifies with the jwk.
-    let payloadBytes: Uint8Array;
+    // Check 6: the signature verifies with the jwk. An unsupported critical extension, or a
+    // payload that is not base64url, fails here as it did in jose's compactVerify.
+    let payloadBytes: Buffer;
     try {
-      ({ payload: payloadBytes } = await compactVerify(proof, key, { algorithms: [alg] }));
+      assertNoCriticalExtensions(header);
+      if (!verifyJwsSignature(alg, key, decoded.signingInput, decoded.signatureSegment)) throw new Error('signature');
+      payloadBytes = decodeBase64urlSegment(decoded.payloadSegment);
     } catch {
       throw invalidProof('signature', 'DPoP proof signature is invalid');
     }
     let claims: unknown;
     try {
-      claims = JSON.parse(Buffer.from(payloadBytes).toString('utf8'));
+      claims = JSON.parse(payloadBytes.toString('utf8'));
     } catch {
       throw invalidProof('malformed', 'DPoP proof payload is not JSON');
     }
@@ -217,10 +223,11 @@ export class DpopProofVerifier {
     this.deps.observeProofSkew?.(proof.iat - nowMs / 1000);
   }
 
-  private async importProofKey(jwk: JWK, alg: string): Promise<{ jkt: string; key: ProofKey }> {
+  /** The proof key as a node:crypto KeyObject, made once per alg and thumbprint and cached. */
+  private importProofKey(jwk: Record<string, unknown>, alg: string): { jkt: string; key: KeyObject } {
     let jkt: string;
     try {
-      jkt = jwkThumbprint(jwk);
+      jkt = jwkThumbprint(jwk as JWK);
     } catch {
       throw invalidProof('jwk', 'DPoP proof jwk is not a valid key');
     }
@@ -228,9 +235,7 @@ export class DpopProofVerifier {
     let key = this.keyCache.get(cacheKey);
     if (!key) {
       try {
-        const imported = await importJWK(jwk, alg);
-        if (imported instanceof Uint8Array) throw new Error('symmetric key');
-        key = imported;
+        key = publicKeyForAlgorithm(jwk, alg);
       } catch {
         throw invalidProof('jwk', 'DPoP proof jwk does not fit its alg');
       }

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { jwtVerify, type JWTPayload } from 'jose';
 import { OAuthError } from '../lib/oauth-error.js';
 import { newGrantTokenId } from '../lib/grant-tag.js';
 import type { Clock } from '../lib/clock.js';
 import type { RevokedTokens } from '../stores/ports.js';
 import { signCompactJws } from './jws.js';
+import { assertNoCriticalExtensions, decodeCompactJws, decodeJsonPayload, publicKeyOf, verifyJwsSignature } from '../lib/jws-verify.js';
 import type { SigningKeys } from './keys.js';
 
 /** RFC 9068 JWT access tokens: `typ: at+jwt`, signed, with `cnf.jkt` when DPoP-bound (RFC 9449 §6.1). */
@@ -88,35 +88,74 @@ export async function verifyAccessToken(
   if (token.length > 8192 || !compactJws.test(token)) {
     throw new OAuthError('invalid_token', 'access token is malformed', { reason: 'malformed' });
   }
-  let payload: JWTPayload;
-  try {
-    // The key set is read per token, not captured: a published key verifies until it is retired.
-    ({ payload } = await jwtVerify(
-      token,
-      (header) => {
-        const key = header.kid ? deps.keys.byKid.get(header.kid) : undefined;
-        if (!key || key.alg !== header.alg) throw new Error('unknown key');
-        return key.publicKey;
-      },
-      {
-        issuer: deps.issuer,
-        typ: 'at+jwt',
-        // RFC 9068 §4: a resource accepts only tokens whose aud names it.
-        ...(deps.audience !== undefined ? { audience: deps.audience } : {}),
-        algorithms: [...deps.keys.algorithms],
-        currentDate: new Date(deps.clock()),
-        requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id'],
-      },
-    ));
-  } catch (error) {
-    const expired = (error as { code?: string }).code === 'ERR_JWT_EXPIRED';
-    throw new OAuthError('invalid_token', expired ? 'access token has expired' : 'access token is invalid', {
-      reason: expired ? 'expired' : 'invalid',
-    });
-  }
-  const claims = payload as unknown as AccessTokenClaims;
+  // Verified with node:crypto (src/lib/jws-verify.ts), the checks and their order as jose's
+  // jwtVerify made them: signature by a known kid of the header's alg, then RFC 9068 §4 typ,
+  // required claims, iss, aud, nbf, exp. Only an expired token says so.
+  const claims = accessTokenPayload(token, deps) as unknown as AccessTokenClaims;
   if (await deps.revoked.isRevoked(claims.jti)) {
     throw new OAuthError('invalid_token', 'access token has been revoked', { reason: 'revoked' });
   }
+  return claims;
+}
+
+const requiredClaims = ['sub', 'exp', 'iat', 'jti', 'client_id'] as const;
+
+function invalidToken(): OAuthError {
+  return new OAuthError('invalid_token', 'access token is invalid', { reason: 'invalid' });
+}
+
+/** jose compares `typ` case-insensitively, with or without "application/" (RFC 7515 §4.1.9). */
+function isAccessTokenTyp(typ: unknown): boolean {
+  if (typeof typ !== 'string') return false;
+  const normalized = typ.toLowerCase();
+  return normalized === 'at+jwt' || normalized === 'application/at+jwt';
+}
+
+function accessTokenPayload(token: string, deps: { keys: SigningKeys; issuer: string; clock: Clock; audience?: string }): Record<string, unknown> {
+  let header: Record<string, unknown>;
+  let signingInput: string;
+  let payloadSegment: string;
+  let signatureSegment: string;
+  try {
+    ({ header, signingInput, payloadSegment, signatureSegment } = decodeCompactJws(token));
+    assertNoCriticalExtensions(header);
+  } catch {
+    throw invalidToken();
+  }
+  const { alg, kid } = header;
+  // The key set is read per token, not captured: a published key verifies until it is retired.
+  if (typeof alg !== 'string' || !deps.keys.algorithms.includes(alg) || typeof kid !== 'string') throw invalidToken();
+  const key = deps.keys.byKid.get(kid);
+  if (!key || key.alg !== alg) throw invalidToken();
+  let publicKey;
+  try {
+    publicKey = publicKeyOf(key.nodeKey, alg);
+  } catch {
+    throw invalidToken();
+  }
+  if (!verifyJwsSignature(alg, publicKey, signingInput, signatureSegment)) throw invalidToken();
+  let payload: unknown;
+  try {
+    payload = decodeJsonPayload(payloadSegment);
+  } catch {
+    throw invalidToken();
+  }
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw invalidToken();
+  const claims = payload as Record<string, unknown>;
+  if (!isAccessTokenTyp(header.typ)) throw invalidToken();
+  for (const claim of requiredClaims) if (!Object.hasOwn(claims, claim)) throw invalidToken();
+  if (!Object.hasOwn(claims, 'iss') || claims.iss !== deps.issuer) throw invalidToken();
+  // RFC 9068 §4: a resource accepts only tokens whose aud names it.
+  if (deps.audience !== undefined) {
+    const { aud } = claims;
+    const named = typeof aud === 'string' ? aud === deps.audience : Array.isArray(aud) && aud.includes(deps.audience);
+    if (!named) throw invalidToken();
+  }
+  const now = Math.floor(deps.clock() / 1000);
+  const { iat, nbf, exp } = claims;
+  if (typeof iat !== 'number') throw invalidToken();
+  if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now)) throw invalidToken();
+  if (typeof exp !== 'number') throw invalidToken();
+  if (exp <= now) throw new OAuthError('invalid_token', 'access token has expired', { reason: 'expired' });
   return claims;
 }

@@ -65,6 +65,51 @@ describe('POST /oidc/introspect (RFC 7662)', () => {
     }
   });
 
+  it('answers {"active": false} at once for a token revoked after it was introspected (the verified-token cache asks the denylist every call)', async () => {
+    const issued = await t.app.inject({
+      method: 'POST',
+      url: '/oidc/token',
+      headers: { ...form, authorization: basicAuth(serviceClient.id, serviceClient.secret) },
+      payload: 'grant_type=client_credentials',
+    });
+    const token = issued.json().access_token as string;
+    expect((await introspect(`token=${token}`)).json()).toMatchObject({ active: true });
+    expect((await introspect(`token=${token}`)).json()).toMatchObject({ active: true });
+    const revoked = await t.app.inject({
+      method: 'POST',
+      url: '/oidc/revoke',
+      headers: { ...form, authorization: basicAuth(serviceClient.id, serviceClient.secret) },
+      payload: `token=${token}`,
+    });
+    expect(revoked.statusCode).toBe(200);
+    const response = await introspect(`token=${token}`);
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ active: false });
+  });
+
+  it('answers {"active": false} for a token introspected while valid, once it has expired', async () => {
+    const later = await makeTestApp();
+    try {
+      const issued = await later.app.inject({
+        method: 'POST',
+        url: '/oidc/token',
+        headers: { ...form, authorization: basicAuth(serviceClient.id, serviceClient.secret) },
+        payload: 'grant_type=client_credentials',
+      });
+      const ask = () => later.app.inject({
+        method: 'POST',
+        url: '/oidc/introspect',
+        headers: { ...form, authorization: basicAuth(resourceServer.id, resourceServer.secret) },
+        payload: `token=${issued.json().access_token}`,
+      });
+      expect((await ask()).json()).toMatchObject({ active: true });
+      later.clock.advance(601_000);
+      expect((await ask()).json()).toEqual({ active: false });
+    } finally {
+      await later.app.close();
+    }
+  });
+
   it('refuses a caller with wrong credentials with 401 invalid_client (RFC 7662 §2.3)', async () => {
     const response = await introspect(`token=${bearerToken}`, basicAuth(resourceServer.id, 'wrong'));
     expect(response.statusCode).toBe(401);
