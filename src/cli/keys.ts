@@ -27,10 +27,35 @@ type KeyDocument = { keys: Array<Record<string, unknown>>; [member: string]: unk
 
 class UsageError extends Error {}
 
+/**
+ * A kid is base64url (a thumbprint may begin with "-"), so an argument that starts with a dash
+ * but is none of our options is a kid, not an unknown option: it goes after "--".
+ */
+function kidsAsPositionals(argv: readonly string[]): string[] {
+  const options: string[] = [];
+  const positionals: string[] = [];
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index]!;
+    if (arg === '--') {
+      positionals.push(...argv.slice(index + 1));
+      break;
+    }
+    if (arg === '--alg') {
+      options.push(arg, ...argv.slice(index + 1, index + 2));
+      index++;
+    } else if (arg.startsWith('--alg=') || arg === '--help' || arg === '-h') {
+      options.push(arg);
+    } else {
+      positionals.push(arg);
+    }
+  }
+  return [...options, '--', ...positionals];
+}
+
 async function main(argv: string[]): Promise<string[]> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { alg: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({ args: kidsAsPositionals(argv), allowPositionals: true, options: { alg: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

@@ -18,6 +18,20 @@ function workspace(config: Record<string, unknown> = {}) {
 type KeyFile = { keys: Array<Record<string, unknown>>; [member: string]: unknown };
 const read = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as KeyFile;
 
+describe('npm run keys takes a kid that begins with a dash (base64url) as a kid, not an option', () => {
+  it('rotate -KID and retire -KID act on those keys', async () => {
+    const { dir, keys } = workspace();
+    const file = join(dir, 'dash-jwks.json');
+    const { keys: [first] } = await generateSigningJwks('ES256');
+    const { keys: [second] } = await generateSigningJwks('ES256');
+    writeFileSync(file, JSON.stringify({ keys: [{ ...first, kid: '-old', state: 'active' }, { ...second, kid: '-new', state: 'published' }] }));
+    const env = { JWKS_FILE: file };
+    expect(await keys(['rotate', '-new'], env)).toMatchObject({ code: 0, stderr: '' });
+    expect(await keys(['retire', '-old'], env)).toMatchObject({ code: 0, stdout: 'retired -old: reload every server (SIGHUP); tokens it signed no longer verify\n' });
+    expect(read(file).keys.map((key) => [key.kid, key.state])).toEqual([['-new', 'active']]);
+  }, 60_000);
+});
+
 describe('npm run keys on a JWKS_FILE written by hand (no states: the first key signs)', () => {
   it('generate appends a published key and keeps the file a JWK set; rotate activates it; retire refuses the active key and removes the old one', async () => {
     const { dir, keys } = workspace();
