@@ -59,7 +59,11 @@ const dir = mkdtempSync(join(tmpdir(), 'bench-compare-'));
 const jwksFile = join(dir, 'signing-keys.json');
 {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'bench-es256', alg: 'ES256', use: 'sig' }] }), { mode: 0o600 });
+  writeFileSync(
+    jwksFile,
+    JSON.stringify({ keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'bench-es256', alg: 'ES256', use: 'sig' }] }),
+    { mode: 0o600 },
+  );
 }
 
 const running: Server[] = [];
@@ -87,7 +91,11 @@ const cutShort: string[] = [];
 async function measure(scenario: Scenario, targets: readonly Target[]): Promise<RoundResult[][]> {
   const results: RoundResult[][] = targets.map(() => []);
   for (const each of targets) {
-    const warm = await runRound(each.connections, await scenario.prepare(each, key, warmUp), { connections, timeCapMs: timeCapSeconds * 1000, pids: each.server.pids });
+    const warm = await runRound(each.connections, await scenario.prepare(each, key, warmUp), {
+      connections,
+      timeCapMs: timeCapSeconds * 1000,
+      pids: each.server.pids,
+    });
     warmUpErrors += warm.errors;
     if (warm.errors) console.log(`  warm-up ${each.server.name}: ${warm.errors} errors ${JSON.stringify(warm.errorKinds)}`);
   }
@@ -96,7 +104,8 @@ async function measure(scenario: Scenario, targets: readonly Target[]): Promise<
       const calls = await scenario.prepare(each, key, requests);
       const result = await runRound(each.connections, calls, { connections, timeCapMs: timeCapSeconds * 1000, pids: each.server.pids });
       results[index]!.push(result);
-      if (result.completed < requests) cutShort.push(`${scenario.name}, ${each.server.name}, round ${round}: ${result.completed} of ${requests}`);
+      if (result.completed < requests)
+        cutShort.push(`${scenario.name}, ${each.server.name}, round ${round}: ${result.completed} of ${requests}`);
       console.log(`  round ${round} ${each.server.name.padEnd(30)} ${formatRound(result)}`);
     }
   }
@@ -112,7 +121,9 @@ try {
     equivalence[each.server.name] = await checkEquivalence(each, key);
     console.log(`${each.server.name}: ${equivalence[each.server.name]!.join('; ')}`);
   }
-  console.log(`${requests} requests per round, ${rounds} rounds, ${connections} connections, Node ${process.version}, ${hasTaskset ? 'pinned' : 'not pinned'}`);
+  console.log(
+    `${requests} requests per round, ${rounds} rounds, ${connections} connections, Node ${process.version}, ${hasTaskset ? 'pinned' : 'not pinned'}`,
+  );
 
   const rows: ComparisonRow[] = [];
   for (const scenario of scenarios.filter((each) => !options.only || each.name.includes(options.only))) {
@@ -128,8 +139,12 @@ try {
     console.log(`${scalingScenario.name}, Redis (key prefix ${prefix})`);
     try {
       // The servers may use every core here (the generator stays on core 1): two processes on one core would gain nothing.
-      const single = await target(await startOurs({ dir, jwksFile, cores: allCores, store: 'redis', workers: 1, redisKeyPrefix: prefix }), { signIn: false });
-      const double = await target(await startOurs({ dir, jwksFile, cores: allCores, store: 'redis', workers: 2, redisKeyPrefix: prefix }), { signIn: false });
+      const single = await target(await startOurs({ dir, jwksFile, cores: allCores, store: 'redis', workers: 1, redisKeyPrefix: prefix }), {
+        signIn: false,
+      });
+      const double = await target(await startOurs({ dir, jwksFile, cores: allCores, store: 'redis', workers: 2, redisKeyPrefix: prefix }), {
+        signIn: false,
+      });
       const [singleRounds, doubleRounds] = await measure(scalingScenario, [single, double]);
       scaling.push({ processes: 1, summary: summariseRounds(singleRounds!) }, { processes: 2, summary: summariseRounds(doubleRounds!) });
     } finally {

@@ -35,7 +35,17 @@ const keys = await signingKeysFromJwks(jwks);
 const joseKey = await importJWK(jwks.keys[0]!, 'ES256');
 const { publicKey } = await generateKeyPair('ES256', { extractable: true });
 const proofJwk = await exportJWK(publicKey);
-const claims = { iss: 'https://id.example.com/oidc', sub: 'client', aud: 'https://id.example.com/oidc', client_id: 'client', scope: 'api:read', iat: 1, exp: 2, jti: 'x', cnf: { jkt: 'y' } };
+const claims = {
+  iss: 'https://id.example.com/oidc',
+  sub: 'client',
+  aud: 'https://id.example.com/oidc',
+  client_id: 'client',
+  scope: 'api:read',
+  iat: 1,
+  exp: 2,
+  jti: 'x',
+  cnf: { jkt: 'y' },
+};
 
 console.log(`${iterations} operations each, median of ${rounds} rounds, Node ${process.version}`);
 await compare(
@@ -43,4 +53,8 @@ await compare(
   () => new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: keys.current.kid }).sign(joseKey),
   () => signCompactJws({ typ: 'at+jwt' }, claims, keys.current),
 );
-await compare('JWK thumbprint (P-256)', () => calculateJwkThumbprint(proofJwk, 'sha256'), () => jwkThumbprint(proofJwk));
+await compare(
+  'JWK thumbprint (P-256)',
+  () => calculateJwkThumbprint(proofJwk, 'sha256'),
+  () => jwkThumbprint(proofJwk),
+);

@@ -75,7 +75,13 @@ await compare(
         if (!key || key.alg !== header.alg) throw new Error('unknown key');
         return key.publicKey;
       },
-      { issuer, typ: 'at+jwt', algorithms: [...keys.algorithms], currentDate: new Date(clock()), requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id'] },
+      {
+        issuer,
+        typ: 'at+jwt',
+        algorithms: [...keys.algorithms],
+        currentDate: new Date(clock()),
+        requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id'],
+      },
     );
     await revoked.isRevoked('x');
   },
@@ -84,11 +90,19 @@ await compare(
 
 // 3. htu normalisation of a proof's htu, already in normal form: WHATWG URL parsing alone, and ours.
 const htu = 'https://id.example.com/oidc/token';
-await compare('htu normalise', () => {
-  const url = new URL(htu);
-  return `${url.protocol}//${url.host}${url.pathname}`;
-}, () => normalizeHtu(htu));
+await compare(
+  'htu normalise',
+  () => {
+    const url = new URL(htu);
+    return `${url.protocol}//${url.host}${url.pathname}`;
+  },
+  () => normalizeHtu(htu),
+);
 
 // 4. Introspection's token check: verify every call, or the verified-token cache (denylist still asked).
 const introspected = new VerifiedTokenCache({ keys, issuer, clock, revoked });
-await compare('introspection token check', () => verifyAccessToken(token, { keys, issuer, clock, revoked }), () => introspected.verify(token));
+await compare(
+  'introspection token check',
+  () => verifyAccessToken(token, { keys, issuer, clock, revoked }),
+  () => introspected.verify(token),
+);

@@ -76,7 +76,14 @@ async function startServer(name: string, issuer: string, env: Record<string, str
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ISSUER: issuer, DATA_DIR: mkdtempSync(join(tmpdir(), 'bench-logging-')), ...env },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ISSUER: issuer,
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'bench-logging-')),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const server: Server = { name, port, child, logBytes: 0, logLines: 0, samples: [] };
@@ -190,7 +197,10 @@ const configurations: Array<{ name: string; env: Record<string, string>; cwd?: s
 // BASELINE=<a checkout of an earlier commit, with node_modules>: its server at info and warn too.
 const baseline = process.env.BASELINE;
 if (baseline) {
-  configurations.push({ name: 'baseline, info', env: { LOG_LEVEL: 'info' }, cwd: baseline }, { name: 'baseline, warn', env: { LOG_LEVEL: 'warn' }, cwd: baseline });
+  configurations.push(
+    { name: 'baseline, info', env: { LOG_LEVEL: 'info' }, cwd: baseline },
+    { name: 'baseline, warn', env: { LOG_LEVEL: 'warn' }, cwd: baseline },
+  );
 }
 const servers: Server[] = [];
 try {
@@ -205,7 +215,9 @@ try {
           .sign(privateKey),
       ),
     );
-  console.log(`DPoP client_credentials at the token endpoint: ${rounds} rounds of ${perRound} requests per server, concurrency ${concurrency}, Node ${process.version}`);
+  console.log(
+    `DPoP client_credentials at the token endpoint: ${rounds} rounds of ${perRound} requests per server, concurrency ${concurrency}, Node ${process.version}`,
+  );
   // Warm-up: JIT, key caches.
   const warmUp = await proofs(500);
   for (const server of servers) await load(server, warmUp);
@@ -225,9 +237,13 @@ try {
     );
   }
   const work = await perRequestWork();
-  console.log(`per request, in this process: request line ${work.line.toFixed(0)} ns (built, serialised, written to /dev/null), metrics ${work.metrics.toFixed(0)} ns`);
+  console.log(
+    `per request, in this process: request line ${work.line.toFixed(0)} ns (built, serialised, written to /dev/null), metrics ${work.metrics.toFixed(0)} ns`,
+  );
   const cost = await storeInstrumentationCost();
-  console.log(`store call (memory codes.peek): ${cost.raw.toFixed(0)} ns raw, ${cost.instrumented.toFixed(0)} ns instrumented (+${(cost.instrumented - cost.raw).toFixed(0)} ns)`);
+  console.log(
+    `store call (memory codes.peek): ${cost.raw.toFixed(0)} ns raw, ${cost.instrumented.toFixed(0)} ns instrumented (+${(cost.instrumented - cost.raw).toFixed(0)} ns)`,
+  );
 } finally {
   for (const server of servers) server.child.kill('SIGTERM');
   agent.destroy();

@@ -17,7 +17,11 @@ const calls = Number(process.argv[2] ?? 20_000);
 const port = 7111;
 const maxMsPerVariant = 20_000;
 
-const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], { stdio: 'ignore' });
+const server = spawn(
+  'redis-server',
+  ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+  { stdio: 'ignore' },
+);
 const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
 const redis = createRedisClient(`redis://127.0.0.1:${port}`);
 for (let attempt = 0; ; attempt++) {
@@ -41,7 +45,28 @@ async function variant(name: string, rotate: Rotate): Promise<void> {
   let current = hash();
   const now = Date.now();
   const record = JSON.stringify({ grantId: hash(), clientId: 'spa', scopes: ['openid', 'offline_access'] });
-  await redis.eval(createFamilyLua, 1, key, ttlMs, 'record', record, 'jkt', '', 'expiresAt', now + ttlMs, 'generation', 0, 'current', current, 'previous', '', 'issuedAt', now, 'sealed', hash());
+  await redis.eval(
+    createFamilyLua,
+    1,
+    key,
+    ttlMs,
+    'record',
+    record,
+    'jkt',
+    '',
+    'expiresAt',
+    now + ttlMs,
+    'generation',
+    0,
+    'current',
+    current,
+    'previous',
+    '',
+    'issuedAt',
+    now,
+    'sealed',
+    hash(),
+  );
   const times: number[] = [];
   const deadline = Date.now() + maxMsPerVariant;
   for (let index = 0; index < calls && Date.now() < deadline; index++) {
@@ -53,7 +78,8 @@ async function variant(name: string, rotate: Rotate): Promise<void> {
     current = next;
   }
   const stats = (await redis.info('commandstats')).split('\n');
-  const serverUs = (command: string) => /usec_per_call=([\d.]+)/.exec(stats.find((line) => line.startsWith(`cmdstat_${command}:`)) ?? '')?.[1];
+  const serverUs = (command: string) =>
+    /usec_per_call=([\d.]+)/.exec(stats.find((line) => line.startsWith(`cmdstat_${command}:`)) ?? '')?.[1];
   times.sort((a, b) => a - b);
   const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!.toFixed(0);
   const mean = times.reduce((sum, time) => sum + time, 0) / times.length;

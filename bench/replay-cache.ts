@@ -42,7 +42,8 @@ async function timePerCall(count: number, run: (index: number) => Promise<unknow
 async function bucketed(owners: number): Promise<void> {
   const before = heapBytes();
   const cache = new MemoryReplayCache(liveEntries, clock);
-  const claimed = (await timePerCall(liveEntries, (index) => cache.claim(digest(index), ttlOf(index), `client:${index % owners}`))) - digestCost;
+  const claimed =
+    (await timePerCall(liveEntries, (index) => cache.claim(digest(index), ttlOf(index), `client:${index % owners}`))) - digestCost;
   const bytes = (heapBytes() - before) / liveEntries;
   const refused = await timePerCall(100_000, async (index) => {
     try {
@@ -85,7 +86,9 @@ async function longTtls(): Promise<void> {
       if (!(error instanceof StoreUnavailableError)) throw error;
     }
   });
-  console.log(`bucketed, TTLs up to 305 s:   refused when full ${(refused - digestCost).toFixed(2)} µs over ${cache.bucketCount} buckets (${entries} entries)`);
+  console.log(
+    `bucketed, TTLs up to 305 s:   refused when full ${(refused - digestCost).toFixed(2)} µs over ${cache.bucketCount} buckets (${entries} entries)`,
+  );
 }
 
 // Making a key costs about a microsecond; it is measured once and taken off every figure below.
@@ -99,7 +102,9 @@ async function dropCost(): Promise<void> {
   const started = process.cpuUsage();
   await cache.claim(digest(-1), 60_000, 'client:0');
   const { user, system } = process.cpuUsage(started);
-  console.log(`bucketed, one bucket of ${liveEntries} entries passing: the claim that drops it takes ${((user + system) / 1000).toFixed(1)} ms`);
+  console.log(
+    `bucketed, one bucket of ${liveEntries} entries passing: the claim that drops it takes ${((user + system) / 1000).toFixed(1)} ms`,
+  );
 }
 
 console.log(`${liveEntries} live entries, Node ${process.version}; times per call without the ${digestCost.toFixed(2)} µs of making a key`);

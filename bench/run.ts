@@ -75,7 +75,14 @@ async function run(name: string, port: number, calls: Call[]): Promise<void> {
 const port = await freePort();
 const issuer = `http://127.0.0.1:${port}/oidc`;
 const server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-  env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ISSUER: issuer, LOG_LEVEL: 'warn', DATA_DIR: mkdtempSync(join(tmpdir(), 'bench-')) },
+  env: {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ISSUER: issuer,
+    LOG_LEVEL: 'warn',
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'bench-')),
+  },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 try {
@@ -94,26 +101,50 @@ try {
 
   console.log(`${total} requests per scenario, concurrency ${concurrency}, Node ${process.version}`);
   // Warm-up: JIT, key caches.
-  await run('warm-up (Bearer token)', port, Array.from({ length: 500 }, () => ({ method: 'POST', path: '/oidc/token', headers: form, body })));
+  await run(
+    'warm-up (Bearer token)',
+    port,
+    Array.from({ length: 500 }, () => ({ method: 'POST', path: '/oidc/token', headers: form, body })),
+  );
 
-  await run('token, client_credentials, Bearer', port, Array.from({ length: total }, () => ({ method: 'POST', path: '/oidc/token', headers: form, body })));
+  await run(
+    'token, client_credentials, Bearer',
+    port,
+    Array.from({ length: total }, () => ({ method: 'POST', path: '/oidc/token', headers: form, body })),
+  );
 
   const tokenProofs = await Promise.all(Array.from({ length: total }, () => proof('POST', `${issuer}/token`)));
-  await run('token, client_credentials, DPoP', port, tokenProofs.map((dpop) => ({ method: 'POST', path: '/oidc/token', headers: { ...form, dpop }, body })));
+  await run(
+    'token, client_credentials, DPoP',
+    port,
+    tokenProofs.map((dpop) => ({ method: 'POST', path: '/oidc/token', headers: { ...form, dpop }, body })),
+  );
 
-  const tokenResponse = await fetch(`${issuer}/token`, { method: 'POST', headers: { ...form, dpop: await proof('POST', `${issuer}/token`) }, body });
+  const tokenResponse = await fetch(`${issuer}/token`, {
+    method: 'POST',
+    headers: { ...form, dpop: await proof('POST', `${issuer}/token`) },
+    body,
+  });
   const accessToken = ((await tokenResponse.json()) as { access_token: string }).access_token;
   const ath = accessTokenHash(accessToken);
   const profileProofs = await Promise.all(Array.from({ length: total }, () => proof('GET', `${issuer}/profile`, { ath })));
-  await run('profile, DPoP', port, profileProofs.map((dpop) => ({ method: 'GET', path: '/oidc/profile', headers: { authorization: `DPoP ${accessToken}`, dpop } })));
+  await run(
+    'profile, DPoP',
+    port,
+    profileProofs.map((dpop) => ({ method: 'GET', path: '/oidc/profile', headers: { authorization: `DPoP ${accessToken}`, dpop } })),
+  );
 
   const rs = `Basic ${Buffer.from('demo-resource-server:demo-rs-secret-0123456789abcdef01234').toString('base64')}`;
-  await run('introspection', port, Array.from({ length: total }, () => ({
-    method: 'POST',
-    path: '/oidc/introspect',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: rs },
-    body: `token=${accessToken}`,
-  })));
+  await run(
+    'introspection',
+    port,
+    Array.from({ length: total }, () => ({
+      method: 'POST',
+      path: '/oidc/introspect',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: rs },
+      body: `token=${accessToken}`,
+    })),
+  );
 } finally {
   server.kill('SIGTERM');
   agent.destroy();

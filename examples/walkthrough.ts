@@ -103,8 +103,16 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       resourceServer: { id: 'demo-resource-server', secret: 'demo-rs-secret-0123456789abcdef01234' },
     });
     console.log(`access token: ${result.accessToken}`);
-    console.log(`cnf.jkt:      ${result.cnf.jkt} (${result.cnf.jkt === result.jkt ? 'the thumbprint of this run\'s key' : `not this run's key, ${result.jkt}`})`);
-    console.log(JSON.stringify({ tokenType: result.tokenType, profileStatus: result.profileStatus, profile: result.profile, introspection: result.introspection }, null, 2));
+    console.log(
+      `cnf.jkt:      ${result.cnf.jkt} (${result.cnf.jkt === result.jkt ? "the thumbprint of this run's key" : `not this run's key, ${result.jkt}`})`,
+    );
+    console.log(
+      JSON.stringify(
+        { tokenType: result.tokenType, profileStatus: result.profileStatus, profile: result.profile, introspection: result.introspection },
+        null,
+        2,
+      ),
+    );
   } catch (error) {
     process.stderr.write(`${reachFailure(error, issuer) ?? (error as Error).message}\n`);
     process.exit(1);

@@ -82,11 +82,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const clock = options.clock ?? systemClock;
   // One holder for the key set: signing, verification, JWKS and metadata read it per request.
   const keys = new KeyRing(
-    options.signingKeys ?? (await loadSigningKeys({ jwksFile: config.keys.jwksFile, dataDir: config.dataDir, algorithm: config.keys.algorithm })),
+    options.signingKeys ??
+      (await loadSigningKeys({ jwksFile: config.keys.jwksFile, dataDir: config.dataDir, algorithm: config.keys.algorithm })),
   );
   const nonceSecrets = options.nonceSecret
     ? { current: options.nonceSecret }
-    : loadNonceSecrets({ nonceSecret: config.dpop.nonceSecret, previousNonceSecret: config.dpop.previousNonceSecret, dataDir: config.dataDir });
+    : loadNonceSecrets({
+        nonceSecret: config.dpop.nonceSecret,
+        previousNonceSecret: config.dpop.previousNonceSecret,
+        dataDir: config.dataDir,
+      });
 
   const issuer = config.issuer;
   const issuerPath = new URL(issuer).pathname.replace(/\/$/, '');
@@ -94,7 +99,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const pathOf = (url: string) => new URL(url).pathname;
 
   const clients = new StaticClientRegistry(config.clients);
-  const createdStores = options.stores ?? (await createStores(config.store, replayCacheLimits(config.dpop), clock, { dataDir: config.dataDir }));
+  const createdStores =
+    options.stores ?? (await createStores(config.store, replayCacheLimits(config.dpop), clock, { dataDir: config.dataDir }));
   // Metrics (docs/metrics.md): every store call timed; counts from the request line's hook below.
   const memoryReplayCache = createdStores.replayCache instanceof MemoryReplayCache ? createdStores.replayCache : undefined;
   const metrics = config.metrics.enabled
@@ -141,7 +147,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     endpoint: 'introspection',
     maxPerMinute: config.rateLimits.introspectionPerClientPerMinute,
   });
-  const revocationLimiter = new ClientRequestLimiter(requestCounter, { endpoint: 'revocation', maxPerMinute: config.rateLimits.revocationPerClientPerMinute });
+  const revocationLimiter = new ClientRequestLimiter(requestCounter, {
+    endpoint: 'revocation',
+    maxPerMinute: config.rateLimits.revocationPerClientPerMinute,
+  });
   // private_key_jwt assertions may name the issuer or the endpoint they are sent to (RFC 7523 §3).
   const assertions = { audiences: [issuer, urls.token, urls.introspection, urls.revocation], replayCache, clock, notBeforeMs };
   const userTokenDeps: UserTokenDeps = {
@@ -185,9 +194,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerErrorHandler(app, { realm: issuer, dpopAlgorithms: config.dpop.algs });
   registerObservability(app, { metrics, config: config.metrics, loginRoute: pathOf(urls.login) });
   await registerCors(app, {
-    paths: [urls.token, urls.profile, urls.revocation, urls.jwks, `${issuer}/.well-known/openid-configuration`].map(pathOf).concat(
-      `/.well-known/oauth-authorization-server${issuerPath}`,
-    ),
+    paths: [urls.token, urls.profile, urls.revocation, urls.jwks, `${issuer}/.well-known/openid-configuration`]
+      .map(pathOf)
+      .concat(`/.well-known/oauth-authorization-server${issuerPath}`),
     origins: allowedOrigins(config.clients),
   });
 
@@ -234,11 +243,28 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   registerIntrospectionRoute(app, {
     path: pathOf(urls.introspection),
-    introspect: (request) => introspectToken(request, { clients, assertions, clientAuthLimiter, requestLimiter: introspectionLimiter, verifyAccessToken: (token) => introspectedTokens.verify(token) }),
+    introspect: (request) =>
+      introspectToken(request, {
+        clients,
+        assertions,
+        clientAuthLimiter,
+        requestLimiter: introspectionLimiter,
+        verifyAccessToken: (token) => introspectedTokens.verify(token),
+      }),
   });
   registerRevocationRoute(app, {
     path: pathOf(urls.revocation),
-    revoke: (request) => revokeToken(request, { clients, assertions, clientAuthLimiter, requestLimiter: revocationLimiter, refreshTokens, revoked, grants, verifyAccessToken: verifyToken }),
+    revoke: (request) =>
+      revokeToken(request, {
+        clients,
+        assertions,
+        clientAuthLimiter,
+        requestLimiter: revocationLimiter,
+        refreshTokens,
+        revoked,
+        grants,
+        verifyAccessToken: verifyToken,
+      }),
   });
   const browserFlow: BrowserFlowDeps = {
     issuer,
@@ -265,7 +291,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     loginAttemptsPerMinute: config.http.loginAttemptsPerMinute,
     authorizeRequestsPerMinute: config.http.authorizeRequestsPerMinute,
   });
-  const logoutDeps = { sessions: stores.sessions, clients, verifyIdTokenHint: (token: string) => verifyIdTokenHint(token, { keys, issuer }) };
+  const logoutDeps = {
+    sessions: stores.sessions,
+    clients,
+    verifyIdTokenHint: (token: string) => verifyIdTokenHint(token, { keys, issuer }),
+  };
   registerLogoutRoute(app, { path: pathOf(urls.endSession), issuer, logout: (input) => endSession(input, logoutDeps) });
   return app;
 }

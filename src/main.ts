@@ -50,7 +50,11 @@ function stopOnSignals(app: FastifyInstance, drainMs: number): void {
 
 if (process.argv.includes('--check-config')) {
   // Validates and describes the config, then exits; nothing is built, opened or written.
-  process.exitCode = checkConfig(process.env, (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`${line}\n`));
+  process.exitCode = checkConfig(
+    process.env,
+    (line) => process.stdout.write(`${line}\n`),
+    (line) => process.stderr.write(`${line}\n`),
+  );
 } else {
   main().catch((error: unknown) => {
     process.stderr.write(`${startupFailureLine(error)}\n`);

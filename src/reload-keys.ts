@@ -26,10 +26,20 @@ export function keyReloader(deps: {
     try {
       const config = readConfig ? readConfig() : deps.config;
       const keys = deps.ring
-        ? await loadSigningKeys({ jwksFile: config.keys.jwksFile, dataDir: config.dataDir, algorithm: config.keys.algorithm, create: false })
+        ? await loadSigningKeys({
+            jwksFile: config.keys.jwksFile,
+            dataDir: config.dataDir,
+            algorithm: config.keys.algorithm,
+            create: false,
+          })
         : undefined;
       const secrets = deps.nonces
-        ? loadNonceSecrets({ nonceSecret: config.dpop.nonceSecret, previousNonceSecret: config.dpop.previousNonceSecret, dataDir: config.dataDir, create: false })
+        ? loadNonceSecrets({
+            nonceSecret: config.dpop.nonceSecret,
+            previousNonceSecret: config.dpop.previousNonceSecret,
+            dataDir: config.dataDir,
+            create: false,
+          })
         : undefined;
       const before = deps.ring?.snapshot;
       if (keys) deps.ring!.replace(keys);

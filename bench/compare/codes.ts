@@ -69,7 +69,13 @@ export async function signIn(server: Server, connections: Connections, jar: Cook
 }
 
 /** `count` codes from the signed-in session, `concurrency` requests at a time. */
-export async function mintCodes(server: Server, connections: Connections, jar: CookieJar, count: number, concurrency: number): Promise<string[]> {
+export async function mintCodes(
+  server: Server,
+  connections: Connections,
+  jar: CookieJar,
+  count: number,
+  concurrency: number,
+): Promise<string[]> {
   const codes: string[] = new Array(count);
   let next = 0;
   await Promise.all(

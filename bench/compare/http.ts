@@ -28,12 +28,23 @@ export class Connections {
   /** Sends and reads the whole answer. */
   send(call: Call, timeoutMs = 30_000): Promise<Answer> {
     return new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: this.port, method: call.method, path: call.path, headers: call.headers, agent: this.agent, timeout: timeoutMs }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: this.port,
+          method: call.method,
+          path: call.path,
+          headers: call.headers,
+          agent: this.agent,
+          timeout: timeoutMs,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
       req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
       req.on('error', reject);
       req.end(call.body);
@@ -43,11 +54,22 @@ export class Connections {
   /** Sends and only counts: the status, or 0 when the request failed without one. Never throws. */
   sendForStatus(call: Call, timeoutMs = 30_000): Promise<number> {
     return new Promise((resolve) => {
-      const req = request({ host: '127.0.0.1', port: this.port, method: call.method, path: call.path, headers: call.headers, agent: this.agent, timeout: timeoutMs }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        res.on('error', () => resolve(0));
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: this.port,
+          method: call.method,
+          path: call.path,
+          headers: call.headers,
+          agent: this.agent,
+          timeout: timeoutMs,
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+          res.on('error', () => resolve(0));
+        },
+      );
       req.on('timeout', () => req.destroy());
       req.on('error', () => resolve(0));
       req.end(call.body);
@@ -74,12 +96,14 @@ export class CookieJar {
       if (separator <= 0) continue;
       const name = pair!.slice(0, separator).trim();
       const value = pair!.slice(separator + 1).trim();
-      const expired = value === '' || attributes.some((attribute) => {
-        const [key, raw] = attribute.split('=').map((part) => part.trim());
-        if (key?.toLowerCase() === 'max-age') return Number(raw) <= 0;
-        if (key?.toLowerCase() === 'expires') return Date.parse(raw ?? '') <= Date.now();
-        return false;
-      });
+      const expired =
+        value === '' ||
+        attributes.some((attribute) => {
+          const [key, raw] = attribute.split('=').map((part) => part.trim());
+          if (key?.toLowerCase() === 'max-age') return Number(raw) <= 0;
+          if (key?.toLowerCase() === 'expires') return Date.parse(raw ?? '') <= Date.now();
+          return false;
+        });
       if (expired) this.cookies.delete(name);
       else this.cookies.set(name, value);
     }
@@ -87,7 +111,13 @@ export class CookieJar {
 }
 
 function decodeEntities(value: string): string {
-  return value.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&#x2F;/gi, '/').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  return value
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&#x2F;/gi, '/')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 }
 
 /** The first POST form of a page: its action and hidden fields. */

@@ -108,7 +108,8 @@ export function replaceBetweenMarkers(page: string, section: string): string {
   const start = page.indexOf(startMarker);
   const end = page.indexOf(endMarker);
   if (start < 0 && end < 0) return `${page.trimEnd()}\n\n${block}\n`;
-  if (start < 0 || end < start) throw new Error(`docs/performance.md: ${startMarker} and ${endMarker} must appear once each, in that order`);
+  if (start < 0 || end < start)
+    throw new Error(`docs/performance.md: ${startMarker} and ${endMarker} must appear once each, in that order`);
   return page.slice(0, start) + block + page.slice(end + endMarker.length);
 }
 
@@ -150,14 +151,16 @@ export function renderSection(input: SectionInput): string {
       'are minted before their round too (below). The table shows medians over the rounds; server CPU is utime + stime of the ' +
       "server's processes (/proc/<pid>/stat) over the round, divided by the requests answered. Every answer outside 2xx is an error, and is shown." +
       (input.warmUpErrors > 0 ? ` **The warm-ups had ${input.warmUpErrors} errors.**` : ' The warm-ups had no errors.') +
-      (input.cutShort.length > 0 ? ` **Rounds ended by the time cap:** ${input.cutShort.join('; ')}.` : ' No round was ended by the time cap.'),
+      (input.cutShort.length > 0
+        ? ` **Rounds ended by the time cap:** ${input.cutShort.join('; ')}.`
+        : ' No round was ended by the time cap.'),
     '',
     '- **dpop-oidc**: `node dist/main.js` with the demo config (config/default.json), `LOG_LEVEL=info` (two JSON lines per request, to a file), ' +
       'in-memory stores, the metrics of the build as configured by default. One change: `http.authorizeRequestsPerMinute` is raised, ' +
       'since every code is minted from one address.',
     `- **node-oidc-provider ${settings.peerVersion}** (npm \`oidc-provider\`, installed in bench/peer only): bench/peer/server.mjs, ` +
       'the same clients and secrets, DPoP on, ES256 signing key (the same key file as dpop-oidc), client_credentials tokens as ' +
-      'ES256 JWTs through `resourceIndicators` (`accessTokenFormat: \'jwt\'`), introspection and userinfo on, the shipped memory ' +
+      "ES256 JWTs through `resourceIndicators` (`accessTokenFormat: 'jwt'`), introspection and userinfo on, the shipped memory " +
       'adapter with a bound of 1 000 000 entries (its default of 1 000 would evict codes and replay entries during a round), ' +
       'refresh tokens rotated on every use, one grant per authorization, koa with `NODE_ENV=production`. It logs only its start-up warnings, one of which says it wants Node 22 or later.',
     '',
@@ -176,7 +179,7 @@ export function renderSection(input: SectionInput): string {
       "its token and the token's grant; dpop-oidc verifies its JWT's signature and claims, checks the revocation list and " +
       "counts the request against the caller's introspection limit (30 000 a minute by default).",
     '- **authorization-code exchange, DPoP**: public client, PKCE S256, one code per request. The codes are minted before the round ' +
-      'through the servers\' own pages: alice signs in once through the sign-in form (and consents), then each authorization ' +
+      "through the servers' own pages: alice signs in once through the sign-in form (and consents), then each authorization " +
       'request of that session answers with a redirect carrying a code. Each exchange issues a DPoP-bound access token, a ' +
       'refresh token and an ES256 ID token.',
     '- **refresh, DPoP**: one refresh token per request, each from its own code exchanged before the round with the same proof key; ' +
@@ -196,10 +199,12 @@ export function renderSection(input: SectionInput): string {
       'token, client_credentials, DPoP (the replay check is a Redis `SET NX` shared by the processes). One and two dpop-oidc ' +
         'workers behind one port (node:cluster, bench/compare/cluster-server.mjs, `STORE=redis`, the shared Redis on ' +
         '127.0.0.1:6379 under a key prefix of its own), interleaved round by round like the table above. Not pinned: the ' +
-        'workers, the cluster primary, Redis and the load generator share the machine\'s cores, so the gain here is a lower ' +
+        "workers, the cluster primary, Redis and the load generator share the machine's cores, so the gain here is a lower " +
         'bound of what separate machines would give; CPU per request adds up every dpop-oidc process (primary and workers), ' +
         'not Redis.' +
-        (machine.loadBefore[0]! >= machine.cores ? ' With the load average above the core count, a second process had no idle core to use.' : ''),
+        (machine.loadBefore[0]! >= machine.cores
+          ? ' With the load average above the core count, a second process had no idle core to use.'
+          : ''),
     );
   }
   return parts.join('\n');

@@ -35,13 +35,25 @@ interface TokenAnswer {
 }
 
 async function postToken(target: Target, headers: Record<string, string>, body: string): Promise<TokenAnswer> {
-  const answer = await target.connections.send({ method: 'POST', path: pathOf(target.server.endpoints.token), headers: { ...formHeaders, ...headers }, body });
-  if (answer.status !== 200) throw new Error(`${target.server.name}: token request answered ${answer.status}: ${answer.body.slice(0, 300)}`);
+  const answer = await target.connections.send({
+    method: 'POST',
+    path: pathOf(target.server.endpoints.token),
+    headers: { ...formHeaders, ...headers },
+    body,
+  });
+  if (answer.status !== 200)
+    throw new Error(`${target.server.name}: token request answered ${answer.status}: ${answer.body.slice(0, 300)}`);
   return JSON.parse(answer.body) as TokenAnswer;
 }
 
 function codeExchangeBody(code: string): string {
-  return formBody({ grant_type: 'authorization_code', code, code_verifier: codeVerifier, client_id: spaClientId, redirect_uri: spaRedirectUri });
+  return formBody({
+    grant_type: 'authorization_code',
+    code,
+    code_verifier: codeVerifier,
+    client_id: spaClientId,
+    redirect_uri: spaRedirectUri,
+  });
 }
 
 /** Exchanges codes for DPoP-bound tokens, `concurrency` at a time. */
@@ -165,9 +177,14 @@ export async function checkEquivalence(target: Target, key: ProofKey): Promise<s
     return `JWT ${String(header.alg)} typ ${String(header.typ)}${cnf?.jkt ? ', cnf.jkt' : ''}`;
   };
 
-  const dpop = await postToken(target, { authorization: service, dpop: signProof(key, 'POST', server.endpoints.token) }, clientCredentialsBody);
+  const dpop = await postToken(
+    target,
+    { authorization: service, dpop: signProof(key, 'POST', server.endpoints.token) },
+    clientCredentialsBody,
+  );
   if (dpop.token_type.toLowerCase() !== 'dpop') fail(`client_credentials with a proof gave token_type ${dpop.token_type}`);
-  if (!describeToken(dpop.access_token).startsWith('JWT ES256 typ at+jwt, cnf.jkt')) fail(`client_credentials access token is ${describeToken(dpop.access_token)}`);
+  if (!describeToken(dpop.access_token).startsWith('JWT ES256 typ at+jwt, cnf.jkt'))
+    fail(`client_credentials access token is ${describeToken(dpop.access_token)}`);
   facts.push(`client_credentials + DPoP: token_type ${dpop.token_type}, ${describeToken(dpop.access_token)}`);
 
   const bearer = await postToken(target, { authorization: service }, clientCredentialsBody);
@@ -178,7 +195,9 @@ export async function checkEquivalence(target: Target, key: ProofKey): Promise<s
   if (user.token_type.toLowerCase() !== 'dpop') fail(`the code exchange with a proof gave token_type ${user.token_type}`);
   if (!user.refresh_token) fail('the code exchange gave no refresh token');
   if (!user.id_token || decodeJwt(user.id_token).header.alg !== 'ES256') fail('the code exchange gave no ES256 ID token');
-  facts.push(`code exchange + DPoP: token_type ${user.token_type}, access token ${describeToken(user.access_token)}, refresh token, ID token ES256`);
+  facts.push(
+    `code exchange + DPoP: token_type ${user.token_type}, access token ${describeToken(user.access_token)}, refresh token, ID token ES256`,
+  );
 
   const refreshed = await postToken(
     target,
@@ -187,14 +206,20 @@ export async function checkEquivalence(target: Target, key: ProofKey): Promise<s
   );
   if (refreshed.token_type.toLowerCase() !== 'dpop') fail(`refresh with a proof gave token_type ${refreshed.token_type}`);
   if (!refreshed.refresh_token || refreshed.refresh_token === user.refresh_token) fail('refresh did not rotate the refresh token');
-  facts.push(`refresh + DPoP: token_type ${refreshed.token_type}, rotated refresh token${refreshed.id_token ? ', ID token' : ', no ID token'}`);
+  facts.push(
+    `refresh + DPoP: token_type ${refreshed.token_type}, rotated refresh token${refreshed.id_token ? ', ID token' : ', no ID token'}`,
+  );
 
   const profile = await target.connections.send({
     method: 'GET',
     path: pathOf(server.endpoints.userinfo),
-    headers: { authorization: `DPoP ${user.access_token}`, dpop: signProof(key, 'GET', server.endpoints.userinfo, accessTokenHash(user.access_token)) },
+    headers: {
+      authorization: `DPoP ${user.access_token}`,
+      dpop: signProof(key, 'GET', server.endpoints.userinfo, accessTokenHash(user.access_token)),
+    },
   });
-  if (profile.status !== 200 || !(JSON.parse(profile.body) as { sub?: string }).sub) fail(`userinfo answered ${profile.status}: ${profile.body.slice(0, 200)}`);
+  if (profile.status !== 200 || !(JSON.parse(profile.body) as { sub?: string }).sub)
+    fail(`userinfo answered ${profile.status}: ${profile.body.slice(0, 200)}`);
 
   const introspection = await target.connections.send({
     method: 'POST',
@@ -203,7 +228,8 @@ export async function checkEquivalence(target: Target, key: ProofKey): Promise<s
     body: formBody({ token: user.access_token }),
   });
   const introspected = JSON.parse(introspection.body) as { active?: boolean; cnf?: { jkt?: string } };
-  if (introspection.status !== 200 || introspected.active !== true || !introspected.cnf?.jkt) fail(`introspection answered ${introspection.status}: ${introspection.body.slice(0, 200)}`);
+  if (introspection.status !== 200 || introspected.active !== true || !introspected.cnf?.jkt)
+    fail(`introspection answered ${introspection.status}: ${introspection.body.slice(0, 200)}`);
   facts.push('userinfo 200 with sub; introspection active with cnf.jkt');
   return facts;
 }

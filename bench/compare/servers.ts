@@ -158,7 +158,8 @@ export async function startOurs(options: OursOptions): Promise<Server> {
   await waitReady(child, port, '/healthz', logFile);
   let pids = [child.pid!];
   if (options.workers) {
-    for (let attempt = 0; attempt < 100 && !existsSync(env.BENCH_PIDS_FILE); attempt++) await new Promise((resolve) => setTimeout(resolve, 100));
+    for (let attempt = 0; attempt < 100 && !existsSync(env.BENCH_PIDS_FILE); attempt++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     pids = [child.pid!, ...(JSON.parse(readFileSync(env.BENCH_PIDS_FILE, 'utf8')) as number[])];
   }
   return {

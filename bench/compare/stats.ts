@@ -31,7 +31,10 @@ export function parseProcStat(text: string): CpuTicks {
   const end = text.lastIndexOf(')');
   if (end < 0) throw new Error('not a /proc/<pid>/stat line');
   // After ')': field 3 (state) is at index 0, so field n is at index n - 3.
-  const fields = text.slice(end + 2).trim().split(/\s+/);
+  const fields = text
+    .slice(end + 2)
+    .trim()
+    .split(/\s+/);
   const user = Number(fields[14 - 3]);
   const system = Number(fields[15 - 3]);
   if (!Number.isFinite(user) || !Number.isFinite(system)) throw new Error('no utime/stime in /proc/<pid>/stat');

@@ -24,7 +24,15 @@ const userScope = 'openid profile email offline_access';
 
 const store = new LRU({ maxSize: 1_000_000 });
 const users = {
-  alice: { sub: 'alice', name: 'Alice Example', given_name: 'Alice', family_name: 'Example', preferred_username: 'alice', email: 'alice@example.com', email_verified: true },
+  alice: {
+    sub: 'alice',
+    name: 'Alice Example',
+    given_name: 'Alice',
+    family_name: 'Example',
+    preferred_username: 'alice',
+    email: 'alice@example.com',
+    email_verified: true,
+  },
 };
 
 const provider = new Provider(issuer, {
@@ -79,11 +87,18 @@ const provider = new Provider(issuer, {
       enabled: true,
       // client_credentials without a resource parameter gets the API (its docs: JWT access
       // tokens need a resource server); the code flow's tokens stay for userinfo.
-      defaultResource: async (ctx, client, oneOf) => oneOf ?? (ctx.oidc.params?.grant_type === 'client_credentials' ? apiResource : undefined),
+      defaultResource: async (ctx, client, oneOf) =>
+        oneOf ?? (ctx.oidc.params?.grant_type === 'client_credentials' ? apiResource : undefined),
       useGrantedResource: async () => false,
       getResourceServerInfo: async (_ctx, resource) => {
         if (resource !== apiResource) throw new Provider.errors.InvalidTarget();
-        return { scope: 'api:read api:write', audience: apiResource, accessTokenTTL: 600, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } };
+        return {
+          scope: 'api:read api:write',
+          audience: apiResource,
+          accessTokenTTL: 600,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: 'ES256' } },
+        };
       },
     },
   },

@@ -55,7 +55,11 @@ function kidsAsPositionals(argv: readonly string[]): string[] {
 async function main(argv: string[]): Promise<string[]> {
   let parsed;
   try {
-    parsed = parseArgs({ args: kidsAsPositionals(argv), allowPositionals: true, options: { alg: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({
+      args: kidsAsPositionals(argv),
+      allowPositionals: true,
+      options: { alg: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
@@ -76,7 +80,8 @@ async function main(argv: string[]): Promise<string[]> {
     case 'generate': {
       takes(0);
       const alg = values.alg ?? config.keys.algorithm;
-      if (!(signingKeyAlgorithms as readonly string[]).includes(alg)) throw new UsageError(`generate: --alg must be one of ${signingKeyAlgorithms.join(', ')}`);
+      if (!(signingKeyAlgorithms as readonly string[]).includes(alg))
+        throw new UsageError(`generate: --alg must be one of ${signingKeyAlgorithms.join(', ')}`);
       const document = await readDocument(file, { mustExist: false });
       const jwk = (await generateSigningJwk(alg)) as Record<string, unknown>;
       const keys = addPublishedKey(document.keys, jwk, file);
@@ -93,7 +98,9 @@ async function main(argv: string[]): Promise<string[]> {
       const document = await readDocument(file, { mustExist: true });
       const { keys, activated, previous } = activateKey(document.keys, rest[0], file);
       await writeDocument(file, { ...document, keys });
-      return [`${activated} is active, ${previous} stays published: reload every server (SIGHUP); retire ${previous} once the tokens it signed have expired`];
+      return [
+        `${activated} is active, ${previous} stays published: reload every server (SIGHUP); retire ${previous} once the tokens it signed have expired`,
+      ];
     }
     case 'retire': {
       if (rest.length === 0) throw new UsageError('retire: name the kid to remove');
@@ -111,7 +118,9 @@ async function main(argv: string[]): Promise<string[]> {
         );
       }
       const secretFile = rotateNonceSecretFile(config.dataDir);
-      return [`rotated the nonce secret in ${secretFile}; the previous one is accepted until the next rotation: reload every server (SIGHUP)`];
+      return [
+        `rotated the nonce secret in ${secretFile}; the previous one is accepted until the next rotation: reload every server (SIGHUP)`,
+      ];
     }
     default:
       throw new UsageError(`unknown command ${command}`);
@@ -147,7 +156,12 @@ try {
     process.stderr.write(usage);
     process.exit(2);
   }
-  if (error instanceof KeySetError || error instanceof ConfigError || error instanceof NonceSecretError || (error as NodeJS.ErrnoException).code !== undefined) {
+  if (
+    error instanceof KeySetError ||
+    error instanceof ConfigError ||
+    error instanceof NonceSecretError ||
+    (error as NodeJS.ErrnoException).code !== undefined
+  ) {
     process.stderr.write(`${(error as Error).message}\n`);
     process.exit(1);
   }

@@ -21,7 +21,10 @@ export function isProofAlgorithm(value: string): value is ProofAlgorithm {
 
 /** A fresh key pair for `alg`, its private JWK (with `alg`) ready for the key file. */
 export async function generateProofKey(alg: ProofAlgorithm): Promise<JWK> {
-  const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg.startsWith('RS') || alg.startsWith('PS') ? { modulusLength: 2048 } : {}) });
+  const { privateKey } = await generateKeyPair(alg, {
+    extractable: true,
+    ...(alg.startsWith('RS') || alg.startsWith('PS') ? { modulusLength: 2048 } : {}),
+  });
   return { ...(await exportJWK(privateKey)), alg };
 }
 
@@ -57,7 +60,8 @@ export function proofKeyFromJwk(jwk: JWK, requestedAlg?: ProofAlgorithm, source 
   const path = source;
   if (typeof jwk !== 'object' || jwk === null || typeof jwk.d !== 'string') throw new ProofKeyError(`${path} is not a private JWK`);
   const alg = jwk.alg ?? defaultAlgorithm(jwk);
-  if (alg === undefined || !isProofAlgorithm(alg)) throw new ProofKeyError(`${path} has no usable alg (one of ${proofAlgorithms.join(', ')})`);
+  if (alg === undefined || !isProofAlgorithm(alg))
+    throw new ProofKeyError(`${path} has no usable alg (one of ${proofAlgorithms.join(', ')})`);
   if (requestedAlg !== undefined && requestedAlg !== alg) {
     throw new ProofKeyError(`${path} holds an ${alg} key, not ${requestedAlg}: use another --key file`);
   }

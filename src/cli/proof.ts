@@ -9,8 +9,7 @@ import { isProofAlgorithm, loadOrCreateProofKey, proofAlgorithms, ProofKeyError 
  * The key file (a private JWK, mode 0600) is created on first use and reused after, so every
  * proof is made by the key the token is bound to.
  */
-const usage =
-  'usage: proof --method METHOD --url URL [--key dpop-key.json] [--alg ES256] [--access-token AT] [--nonce N]';
+const usage = 'usage: proof --method METHOD --url URL [--key dpop-key.json] [--alg ES256] [--access-token AT] [--nonce N]';
 
 function fail(message: string, code: number): never {
   process.stderr.write(`${message}\n`);

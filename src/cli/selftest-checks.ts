@@ -65,26 +65,48 @@ export async function runSelftest(options: SelftestOptions, report: (result: Che
   try {
     discovery = await send(discoveryUrl, {}, timeoutMs);
   } catch (error) {
-    record({ name: 'discovery', status: 'fail', detail: (error as Error).message, hint: 'is the server running, and is --issuer its URL (with the path, e.g. https://op.example.com/oidc)?' });
+    record({
+      name: 'discovery',
+      status: 'fail',
+      detail: (error as Error).message,
+      hint: 'is the server running, and is --issuer its URL (with the path, e.g. https://op.example.com/oidc)?',
+    });
     return skipRest(['clock', 'token', 'profile', 'nonce', 'replay', 'htu'], 'needs discovery');
   }
   const metadata = discovery.body;
   if (discovery.status !== 200 || typeof metadata.token_endpoint !== 'string') {
-    record({ name: 'discovery', status: 'fail', detail: `${discovery.status} at ${discoveryUrl}`, hint: '--issuer must be the issuer URL, path included (the server serves /.well-known/openid-configuration under it)' });
+    record({
+      name: 'discovery',
+      status: 'fail',
+      detail: `${discovery.status} at ${discoveryUrl}`,
+      hint: '--issuer must be the issuer URL, path included (the server serves /.well-known/openid-configuration under it)',
+    });
     return skipRest(['clock', 'token', 'profile', 'nonce', 'replay', 'htu'], 'needs discovery');
   }
   // Reach the endpoints where the caller reached discovery (the public URL), even when the
   // server believes it lives elsewhere: that is the mismatch the following checks expose.
   const configuredIssuer = typeof metadata.issuer === 'string' ? metadata.issuer : issuer;
   const endpoint = (value: unknown, path: string) =>
-    typeof value === 'string' && value.startsWith(configuredIssuer) ? `${issuer}${value.slice(configuredIssuer.length)}` : `${issuer}${path}`;
+    typeof value === 'string' && value.startsWith(configuredIssuer)
+      ? `${issuer}${value.slice(configuredIssuer.length)}`
+      : `${issuer}${path}`;
   const tokenUrl = endpoint(metadata.token_endpoint, '/token');
   const profileUrl = endpoint(metadata.userinfo_endpoint, '/profile');
   const algs = Array.isArray(metadata.dpop_signing_alg_values_supported) ? metadata.dpop_signing_alg_values_supported : [];
   if (configuredIssuer !== issuer) {
-    record({ name: 'discovery', status: 'fail', detail: `the server's issuer is ${configuredIssuer}, not ${issuer}`, hint: issuerHint(issuer) });
+    record({
+      name: 'discovery',
+      status: 'fail',
+      detail: `the server's issuer is ${configuredIssuer}, not ${issuer}`,
+      hint: issuerHint(issuer),
+    });
   } else if (!algs.includes('ES256')) {
-    record({ name: 'discovery', status: 'fail', detail: `dpop_signing_alg_values_supported is ${JSON.stringify(algs)}`, hint: 'DPoP is not advertised with ES256: check dpop.algs' });
+    record({
+      name: 'discovery',
+      status: 'fail',
+      detail: `dpop_signing_alg_values_supported is ${JSON.stringify(algs)}`,
+      hint: 'DPoP is not advertised with ES256: check dpop.algs',
+    });
   } else {
     record({ name: 'discovery', status: 'pass', detail: `issuer ${configuredIssuer}, DPoP algs ${algs.join(' ')}` });
   }
@@ -98,7 +120,12 @@ export async function runSelftest(options: SelftestOptions, report: (result: Che
     // Date is truncated to the second: the server's time is half a second later on average.
     skewSeconds = Math.round((now() - serverMs - 500) / 1000);
     const ok = skewSeconds <= maxAheadSeconds && skewSeconds >= -maxBehindSeconds;
-    record({ name: 'clock', status: ok ? 'pass' : 'fail', detail: `server ${new Date(serverMs).toISOString()}, local ${new Date(now()).toISOString()} (${skewSeconds} s)`, ...(ok ? {} : { hint: clockHint() }) });
+    record({
+      name: 'clock',
+      status: ok ? 'pass' : 'fail',
+      detail: `server ${new Date(serverMs).toISOString()}, local ${new Date(now()).toISOString()} (${skewSeconds} s)`,
+      ...(ok ? {} : { hint: clockHint() }),
+    });
   }
 
   // 3. A DPoP token request (client_credentials), retried once with the nonce if asked.
@@ -120,7 +147,14 @@ export async function runSelftest(options: SelftestOptions, report: (result: Che
   const nonceFailures: string[] = [];
   // Sends with a fresh proof; on use_dpop_nonce, once more with the nonce (RFC 9449 §8, §9).
   const withProof = async (url: string, init: (dpop: string) => RequestInit, method: string, accessToken?: string) => {
-    const proofFor = () => makeProof(key, { method, url, iat: Math.floor(now() / 1000), ...(accessToken ? { accessToken } : {}), ...(nonces.has(url) ? { nonce: nonces.get(url)! } : {}) });
+    const proofFor = () =>
+      makeProof(key, {
+        method,
+        url,
+        iat: Math.floor(now() / 1000),
+        ...(accessToken ? { accessToken } : {}),
+        ...(nonces.has(url) ? { nonce: nonces.get(url)! } : {}),
+      });
     let proof = await proofFor();
     let answer = await send(url, init(proof), timeoutMs);
     remember(url, answer);
@@ -138,7 +172,12 @@ export async function runSelftest(options: SelftestOptions, report: (result: Che
     token = await withProof(tokenUrl, tokenRequest, 'POST');
   } catch (error) {
     if (!(error instanceof Unreachable)) throw error;
-    record({ name: 'token', status: 'fail', detail: error.message, hint: `discovery answered but ${tokenUrl} did not: check the proxy's routes` });
+    record({
+      name: 'token',
+      status: 'fail',
+      detail: error.message,
+      hint: `discovery answered but ${tokenUrl} did not: check the proxy's routes`,
+    });
     return skipRest(['profile', 'nonce', 'replay', 'htu'], 'needs a token');
   }
   const accessToken = typeof token.answer.body.access_token === 'string' ? token.answer.body.access_token : undefined;
@@ -154,13 +193,23 @@ export async function runSelftest(options: SelftestOptions, report: (result: Che
   }
   const boundTo = (decodeJwt(accessToken).cnf as { jkt?: string } | undefined)?.jkt;
   if (token.answer.body.token_type !== 'DPoP' || boundTo !== jkt) {
-    record({ name: 'token', status: 'fail', detail: `token_type ${String(token.answer.body.token_type)}, cnf.jkt ${boundTo ?? 'missing'}`, hint: 'the token is not bound to the proof key: is a proxy dropping the DPoP header?' });
+    record({
+      name: 'token',
+      status: 'fail',
+      detail: `token_type ${String(token.answer.body.token_type)}, cnf.jkt ${boundTo ?? 'missing'}`,
+      hint: 'the token is not bound to the proof key: is a proxy dropping the DPoP header?',
+    });
   } else {
     record({ name: 'token', status: 'pass', detail: `DPoP token for ${options.clientId}, cnf.jkt ${jkt}` });
   }
 
   // 4. The profile endpoint with the bound token and a proof carrying ath.
-  const profile = await withProof(profileUrl, (dpop) => ({ headers: { authorization: `DPoP ${accessToken}`, dpop } }), 'GET', accessToken).catch((error: unknown) => {
+  const profile = await withProof(
+    profileUrl,
+    (dpop) => ({ headers: { authorization: `DPoP ${accessToken}`, dpop } }),
+    'GET',
+    accessToken,
+  ).catch((error: unknown) => {
     if (error instanceof Unreachable) return error;
     throw error;
   });
@@ -169,12 +218,22 @@ export async function runSelftest(options: SelftestOptions, report: (result: Che
   } else if (profile.answer.status === 200 && profile.answer.body.sub === options.clientId) {
     record({ name: 'profile', status: 'pass', detail: `200 {"sub":"${options.clientId}"}` });
   } else {
-    record({ name: 'profile', status: 'fail', detail: summary(profile.answer), hint: proofHint(profile.answer) ?? 'see the server log line for this request (reason)' });
+    record({
+      name: 'profile',
+      status: 'fail',
+      detail: summary(profile.answer),
+      hint: proofHint(profile.answer) ?? 'see the server log line for this request (reason)',
+    });
   }
 
   // 5. Nonces: where the server requires them, the retry with DPoP-Nonce must have passed.
   if (nonceFailures.length > 0) {
-    record({ name: 'nonce', status: 'fail', detail: `a proof with the server's own DPoP-Nonce was refused at ${nonceFailures.join(', ')}`, hint: 'instances must share DPOP_NONCE_SECRET (and their clocks)' });
+    record({
+      name: 'nonce',
+      status: 'fail',
+      detail: `a proof with the server's own DPoP-Nonce was refused at ${nonceFailures.join(', ')}`,
+      hint: 'instances must share DPOP_NONCE_SECRET (and their clocks)',
+    });
   } else if (nonceRetries.length > 0) {
     record({ name: 'nonce', status: 'pass', detail: `required; the retry with DPoP-Nonce was accepted at ${nonceRetries.join(', ')}` });
   } else {
@@ -191,18 +250,30 @@ export async function runSelftest(options: SelftestOptions, report: (result: Che
       name: 'replay',
       status: 'fail',
       detail: accepted ? 'a replayed proof was accepted' : `refused, but not as a replay: ${summary(replay)}`,
-      hint: accepted ? 'every instance must share one replay cache: STORE=redis with the same REDIS_URL' : 'expected 400 invalid_dpop_proof',
+      hint: accepted
+        ? 'every instance must share one replay cache: STORE=redis with the same REDIS_URL'
+        : 'expected 400 invalid_dpop_proof',
     });
   }
 
   // 7. A proof for another URL (RFC 9449 §4.3 check 9).
   const otherUrl = new URL('/not-the-token-endpoint', tokenUrl).href;
-  const otherProof = await makeProof(key, { method: 'POST', url: otherUrl, iat: Math.floor(now() / 1000), ...(nonces.has(tokenUrl) ? { nonce: nonces.get(tokenUrl)! } : {}) });
+  const otherProof = await makeProof(key, {
+    method: 'POST',
+    url: otherUrl,
+    iat: Math.floor(now() / 1000),
+    ...(nonces.has(tokenUrl) ? { nonce: nonces.get(tokenUrl)! } : {}),
+  });
   const wrongHtu = await send(tokenUrl, tokenRequest(otherProof), timeoutMs);
   if (wrongHtu.status === 400 && wrongHtu.error === 'invalid_dpop_proof') {
     record({ name: 'htu', status: 'pass', detail: `a proof for ${otherUrl} is refused: ${summary(wrongHtu)}` });
   } else {
-    record({ name: 'htu', status: 'fail', detail: `a proof for ${otherUrl} got ${summary(wrongHtu)}`, hint: wrongHtu.status === 200 ? 'the server does not check htu' : 'expected 400 invalid_dpop_proof' });
+    record({
+      name: 'htu',
+      status: 'fail',
+      detail: `a proof for ${otherUrl} got ${summary(wrongHtu)}`,
+      hint: wrongHtu.status === 200 ? 'the server does not check htu' : 'expected 400 invalid_dpop_proof',
+    });
   }
   return results;
 }

@@ -16,7 +16,10 @@ export async function send(url: string, init: RequestInit, timeoutMs: number): P
     response = await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    const why = (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (cause?.code ?? cause?.message ?? (error as Error).message);
+    const why =
+      (error as Error).name === 'TimeoutError'
+        ? `no answer within ${timeoutMs} ms`
+        : (cause?.code ?? cause?.message ?? (error as Error).message);
     throw new Unreachable(`cannot reach ${url}: ${why}`);
   }
   const text = await response.text();
@@ -29,7 +32,8 @@ export async function send(url: string, init: RequestInit, timeoutMs: number): P
   }
   const challenge = response.headers.get('www-authenticate') ?? '';
   const error = typeof body.error === 'string' ? body.error : /error="([^"]*)"/.exec(challenge)?.[1];
-  const description = typeof body.error_description === 'string' ? body.error_description : /error_description="([^"]*)"/.exec(challenge)?.[1];
+  const description =
+    typeof body.error_description === 'string' ? body.error_description : /error_description="([^"]*)"/.exec(challenge)?.[1];
   return { status: response.status, headers: response.headers, body, ...(error ? { error } : {}), ...(description ? { description } : {}) };
 }
 

@@ -33,7 +33,8 @@ try {
 }
 if (values.help) fail(usage, 0);
 const issuer = values.issuer;
-if (!issuer || !URL.canParse(issuer) || !/^https?:$/.test(new URL(issuer).protocol)) fail(`--issuer must be an absolute http(s) URL; ${usage}`, 2);
+if (!issuer || !URL.canParse(issuer) || !/^https?:$/.test(new URL(issuer).protocol))
+  fail(`--issuer must be an absolute http(s) URL; ${usage}`, 2);
 if (!values['client-id'] || !values['client-secret']) fail(`--client-id and --client-secret are required; ${usage}`, 2);
 const timeoutMs = Number(values['timeout-ms']);
 if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) fail('--timeout-ms must be a positive integer', 2);

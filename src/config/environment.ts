@@ -59,10 +59,14 @@ export function convertEnvironmentValue(type: EnvironmentType, value: string): C
     case 'string':
       return { ok: true, value };
     case 'boolean':
-      return Object.hasOwn(booleans, value) ? { ok: true, value: booleans[value] } : { ok: false, message: `expected true, false, 1 or 0, ${got}` };
+      return Object.hasOwn(booleans, value)
+        ? { ok: true, value: booleans[value] }
+        : { ok: false, message: `expected true, false, 1 or 0, ${got}` };
     case 'integer': {
       const number = Number(value);
-      return /^-?\d+$/.test(value) && Number.isSafeInteger(number) ? { ok: true, value: number } : { ok: false, message: `expected an integer, ${got}` };
+      return /^-?\d+$/.test(value) && Number.isSafeInteger(number)
+        ? { ok: true, value: number }
+        : { ok: false, message: `expected an integer, ${got}` };
     }
     case 'trustProxy':
       // true/false, or the addresses and CIDRs of the proxies (the schema checks each).

@@ -30,7 +30,7 @@ function setPath(raw: RawObject, path: readonly string[], value: unknown): void 
   let node = raw;
   for (const key of path.slice(0, -1)) {
     const child = node[key];
-    node = isObject(child) ? child : (node[key] = {}) as RawObject;
+    node = isObject(child) ? child : ((node[key] = {}) as RawObject);
   }
   node[path[path.length - 1]!] = value;
 }

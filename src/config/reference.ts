@@ -100,7 +100,10 @@ function renderTable(table: Table): string[] {
     ...(table.description ? [cell(table.description), ''] : []),
     '| path | type | default | environment | description |',
     '| --- | --- | --- | --- | --- |',
-    ...table.rows.map((row) => `| \`${row.path}\` | ${cell(typeOf(row.node))} | ${defaultOf(row)} | ${environmentOf(row.path)} | ${cell(row.node.description ?? '')} |`),
+    ...table.rows.map(
+      (row) =>
+        `| \`${row.path}\` | ${cell(typeOf(row.node))} | ${defaultOf(row)} | ${environmentOf(row.path)} | ${cell(row.node.description ?? '')} |`,
+    ),
     '',
   ];
 }
@@ -144,7 +147,12 @@ export function typeOf(node: JsonSchemaNode): string {
 }
 
 function range(node: JsonSchemaNode): string {
-  const min = node.exclusiveMinimum !== undefined ? `more than ${node.exclusiveMinimum}` : node.minimum !== undefined && node.minimum > -largestSafe ? `at least ${node.minimum}` : '';
+  const min =
+    node.exclusiveMinimum !== undefined
+      ? `more than ${node.exclusiveMinimum}`
+      : node.minimum !== undefined && node.minimum > -largestSafe
+        ? `at least ${node.minimum}`
+        : '';
   const max = node.maximum !== undefined && node.maximum < largestSafe ? node.maximum : undefined;
   if (node.minimum !== undefined && max !== undefined) return `${node.minimum} to ${max}`;
   return [min, max !== undefined ? `at most ${max}` : ''].filter(Boolean).join(', ');

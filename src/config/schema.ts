@@ -6,7 +6,14 @@ import { httpSchema } from './schema/http.js';
 import { clientAuthSchema, rateLimitsSchema } from './schema/limits.js';
 import { metricsSchema } from './schema/metrics.js';
 import { storeSchema } from './schema/store.js';
-import { accessTokenSchema, authorizationCodeSchema, idTokenSchema, keysSchema, refreshTokenSchema, sessionSchema } from './schema/tokens.js';
+import {
+  accessTokenSchema,
+  authorizationCodeSchema,
+  idTokenSchema,
+  keysSchema,
+  refreshTokenSchema,
+  sessionSchema,
+} from './schema/tokens.js';
 import { issuerUrl } from './schema/uris.js';
 
 export { dpopAlgorithms } from './schema/dpop.js';
@@ -27,7 +34,10 @@ export const configSchema = z
       .default('http://localhost:8080/oidc')
       .describe('Public issuer URL; endpoint URLs and every expected DPoP htu derive from it, never from request headers.'),
     http: httpSchema,
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Least severe log level written.'),
+    logLevel: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info')
+      .describe('Least severe log level written.'),
     dataDir: z
       .string()
       .default('./data')

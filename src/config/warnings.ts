@@ -24,7 +24,9 @@ export function readDemoCredentials(file = demoConfigFile): DemoCredentials {
   const entries = (key: string) => (isObject(raw) && Array.isArray(raw[key]) ? (raw[key] as unknown[]).filter(isObject) : []);
   return {
     clients: entries('clients').flatMap((client) =>
-      typeof client.client_secret_hash === 'string' ? [{ client_id: String(client.client_id), client_secret_hash: client.client_secret_hash }] : [],
+      typeof client.client_secret_hash === 'string'
+        ? [{ client_id: String(client.client_id), client_secret_hash: client.client_secret_hash }]
+        : [],
     ),
     users: entries('users').flatMap((user) =>
       typeof user.password_hash === 'string' ? [{ username: String(user.username), password_hash: user.password_hash }] : [],

@@ -48,7 +48,9 @@ export function loadNonceSecrets(options: NonceSecretOptions): NonceSecrets {
     };
   }
   if (options.previousNonceSecret !== undefined) {
-    throw new NonceSecretError('dpop.previousNonceSecret is set without dpop.nonceSecret: set both, or neither (the data directory then holds them)');
+    throw new NonceSecretError(
+      'dpop.previousNonceSecret is set without dpop.nonceSecret: set both, or neither (the data directory then holds them)',
+    );
   }
   const file = nonceSecretFile(options.dataDir);
   const existing = readSecretFile(file);
@@ -97,7 +99,10 @@ function readSecretFile(file: string): NonceSecrets | undefined {
     throw error;
   }
   const [current = '', previous, ...more] = text.split(/\r?\n/);
-  if (more.length > 0) throw new NonceSecretError(`nonce secret file ${file} has ${more.length + 2} lines: the current secret, and at most one previous secret`);
+  if (more.length > 0)
+    throw new NonceSecretError(
+      `nonce secret file ${file} has ${more.length + 2} lines: the current secret, and at most one previous secret`,
+    );
   return {
     current: decodeSecret(current, `nonce secret in ${file}`),
     previous: previous === undefined ? undefined : decodeSecret(previous.trim(), `previous nonce secret in ${file} (line 2)`),

@@ -10,7 +10,12 @@ import { accessTokenHash, jwkThumbprint } from './thumbprint.js';
 import { constantTimeEqual } from '../lib/constant-time.js';
 import { isObject, token68 } from '../lib/syntax.js';
 import {
-  assertNoCriticalExtensions, decodeBase64urlSegment, decodeCompactJws, publicKeyForAlgorithm, verifyJwsSignature, type DecodedJws,
+  assertNoCriticalExtensions,
+  decodeBase64urlSegment,
+  decodeCompactJws,
+  publicKeyForAlgorithm,
+  verifyJwsSignature,
+  type DecodedJws,
 } from '../lib/jws-verify.js';
 
 /** Every check of RFC 9449 §4.3, in one place, used by every route that takes a proof. */
@@ -62,7 +67,6 @@ export interface VerifiedDpopProof {
   jti: string;
   iat: number;
 }
-
 
 /** A proof is small; anything far larger is refused before parsing. */
 const maxProofLength = 8192;

@@ -22,5 +22,6 @@ export const interactionCookie = 'dpop_oidc_interaction';
 export function applyOutcomeCookies(reply: FastifyReply, issuer: string, cookies: OutcomeCookies): void {
   if (cookies.session) reply.setCookie(sessionCookie, cookies.session.value, cookieOptions(issuer, cookies.session.maxAgeSeconds));
   if (cookies.interaction === 'clear') reply.clearCookie(interactionCookie, cookieOptions(issuer));
-  else if (cookies.interaction) reply.setCookie(interactionCookie, cookies.interaction.value, cookieOptions(issuer, cookies.interaction.maxAgeSeconds));
+  else if (cookies.interaction)
+    reply.setCookie(interactionCookie, cookies.interaction.value, cookieOptions(issuer, cookies.interaction.maxAgeSeconds));
 }

@@ -21,7 +21,10 @@ export function allowedOrigins(clients: readonly ClientConfig[]): Set<string> {
   return origins;
 }
 
-export async function registerCors(app: FastifyInstance, options: { paths: readonly string[]; origins: ReadonlySet<string> }): Promise<void> {
+export async function registerCors(
+  app: FastifyInstance,
+  options: { paths: readonly string[]; origins: ReadonlySet<string> },
+): Promise<void> {
   const paths = new Set(options.paths);
   await app.register(cors, {
     hook: 'onRequest',

@@ -116,12 +116,19 @@ function noteRefusal(request: FastifyRequest, error: OAuthError): void {
  */
 function closeIfBodyUnread(request: FastifyRequest, reply: FastifyReply): void {
   const { headers } = request;
-  const hasBody = (headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined;
+  const hasBody =
+    (headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined;
   if (hasBody && request.raw.complete === false) reply.header('connection', 'close');
 }
 
 /** Notes and sends a refusal of Fastify's (a bad body, no route, no such method), the OAuth way. */
-function refuse(request: FastifyRequest, reply: FastifyReply, error: OAuthError, settings: ErrorHandlerSettings, html?: boolean): FastifyReply {
+function refuse(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: OAuthError,
+  settings: ErrorHandlerSettings,
+  html?: boolean,
+): FastifyReply {
   noteRefusal(request, error);
   return sendOAuthError(reply, error, settings, html);
 }

@@ -29,7 +29,11 @@ function isAlreadyThere(error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'EEXIST';
 }
 
-export async function writeFileAtomic(target: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<AtomicWriteResult> {
+export async function writeFileAtomic(
+  target: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<AtomicWriteResult> {
   const temporary = temporaryName(target);
   const file = await open(temporary, 'wx', options.mode ?? 0o600);
   try {
@@ -69,7 +73,7 @@ export function writeFileAtomicSync(target: string, data: string | Uint8Array, o
   const fd = openSync(temporary, 'wx', options.mode ?? 0o600);
   try {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+    for (let offset = 0; offset < bytes.length;) offset += writeSync(fd, bytes, offset, bytes.length - offset);
     fsyncSync(fd);
   } catch (error) {
     closeSync(fd);

@@ -11,7 +11,19 @@ import { OAuthError, tooManyRequests } from '../lib/oauth-error.js';
  */
 export const jwtBearerAssertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
-export const clientAssertionAlgorithms = ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'EdDSA', 'Ed25519'];
+export const clientAssertionAlgorithms = [
+  'ES256',
+  'ES384',
+  'ES512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'EdDSA',
+  'Ed25519',
+];
 
 /** An assertion may live this long at most (exp - iat, or exp - now without iat). */
 const maxLifetimeSeconds = 300;

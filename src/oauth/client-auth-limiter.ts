@@ -73,7 +73,10 @@ export function addressBlock(address: string): string {
   if (isIPv4(address)) return address;
   const bare = address.split('%')[0]!;
   if (!isIPv6(bare)) return address;
-  return `${ipv6Groups(bare).slice(0, 4).map((group) => group.toString(16)).join(':')}::/64`;
+  return `${ipv6Groups(bare)
+    .slice(0, 4)
+    .map((group) => group.toString(16))
+    .join(':')}::/64`;
 }
 
 /** The eight 16-bit groups of a valid IPv6 address, `::` expanded and a trailing IPv4 part converted. */
@@ -87,6 +90,8 @@ function ipv6Groups(address: string): number[] {
   const [head = '', tail] = text.split('::');
   const split = (part: string) => (part ? part.split(':') : []);
   const groups =
-    tail === undefined ? split(head) : [...split(head), ...Array<string>(8 - split(head).length - split(tail).length).fill('0'), ...split(tail)];
+    tail === undefined
+      ? split(head)
+      : [...split(head), ...Array<string>(8 - split(head).length - split(tail).length).fill('0'), ...split(tail)];
   return groups.map((group) => parseInt(group, 16));
 }

@@ -23,7 +23,11 @@ export class ClientRequestLimiter {
   async charge(clientId: string): Promise<void> {
     const window = await this.counter.hit(`client-requests:${this.limit.endpoint}:${clientId}`, 60_000);
     if (window.count > this.limit.maxPerMinute) {
-      throw tooManyRequests(`too many ${this.limit.endpoint} requests from this client; try again later`, 'client_rate_limited', window.resetInMs / 1000);
+      throw tooManyRequests(
+        `too many ${this.limit.endpoint} requests from this client; try again later`,
+        'client_rate_limited',
+        window.resetInMs / 1000,
+      );
     }
   }
 }

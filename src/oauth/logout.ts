@@ -21,7 +21,10 @@ export interface LogoutRequest {
 }
 
 /** Verifies an ID token we issued; expiry does not matter for a logout hint (§2). */
-export async function verifyIdTokenHint(token: string, deps: { keys: SigningKeys; issuer: string }): Promise<{ sub: string; aud: string } | undefined> {
+export async function verifyIdTokenHint(
+  token: string,
+  deps: { keys: SigningKeys; issuer: string },
+): Promise<{ sub: string; aud: string } | undefined> {
   try {
     const { payload, protectedHeader } = await compactVerify(
       token,
@@ -49,14 +52,16 @@ export async function resolveLogoutRequest(
   const text = (name: string): string | undefined => {
     const value = params[name];
     if (value === undefined) return undefined;
-    if (typeof value !== 'string') throw new OAuthError('invalid_request', `parameter ${name} is repeated or malformed`, { reason: 'repeated' });
+    if (typeof value !== 'string')
+      throw new OAuthError('invalid_request', `parameter ${name} is repeated or malformed`, { reason: 'repeated' });
     return value;
   };
   const idTokenHint = text('id_token_hint');
   let hint: { sub: string; aud: string } | undefined;
   if (idTokenHint) {
     hint = await deps.verifyIdTokenHint(idTokenHint);
-    if (!hint) throw new OAuthError('invalid_request', 'id_token_hint is not a valid ID token from this provider', { reason: 'id_token_hint' });
+    if (!hint)
+      throw new OAuthError('invalid_request', 'id_token_hint is not a valid ID token from this provider', { reason: 'id_token_hint' });
   }
   const clientId = text('client_id');
   if (clientId && hint && clientId !== hint.aud) {

@@ -35,7 +35,6 @@ export interface ResourceAccess {
   dpopNonce: string | undefined;
 }
 
-
 export async function authorizeResourceRequest(request: ResourceRequest, deps: ResourceDeps): Promise<ResourceAccess> {
   if (request.tokenInParameters) {
     // RFC 9449 §7.1, RFC 9700 §2.1: never from the URL or the body; say what works instead.
@@ -62,7 +61,10 @@ export async function authorizeResourceRequest(request: ResourceRequest, deps: R
   }
   const token = match[2]!;
   if (!token68.test(token)) {
-    throw new OAuthError('invalid_token', 'access token is malformed', { reason: 'malformed', challenge: scheme === 'dpop' ? 'DPoP' : 'Bearer' });
+    throw new OAuthError('invalid_token', 'access token is malformed', {
+      reason: 'malformed',
+      challenge: scheme === 'dpop' ? 'DPoP' : 'Bearer',
+    });
   }
 
   if (scheme === 'bearer') {

@@ -19,7 +19,9 @@ export function grantScopes(requested: string | undefined, allowed: ReadonlySet<
   if (scopes.length === 0) return [...allowed];
   const refused = scopes.filter((scope) => !allowed.has(scope));
   if (refused.length > 0) {
-    throw new OAuthError('invalid_scope', `scope not allowed for this client: ${boundForDescription(refused.join(' '))}`, { reason: 'scope' });
+    throw new OAuthError('invalid_scope', `scope not allowed for this client: ${boundForDescription(refused.join(' '))}`, {
+      reason: 'scope',
+    });
   }
   return scopes;
 }

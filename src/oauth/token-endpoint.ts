@@ -46,7 +46,10 @@ export async function handleTokenRequest(request: TokenEndpointRequest, deps: To
   if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required', { reason: 'grant_type' });
   // Own properties only: grant_type=constructor or __proto__ must not find Object's members.
   const grant = Object.hasOwn(deps.grants, grantType) ? deps.grants[grantType] : undefined;
-  if (!grant) throw new OAuthError('unsupported_grant_type', `grant_type ${boundForDescription(grantType)} is not supported`, { reason: 'grant_type' });
+  if (!grant)
+    throw new OAuthError('unsupported_grant_type', `grant_type ${boundForDescription(grantType)} is not supported`, {
+      reason: 'grant_type',
+    });
 
   const client = await authenticateClient(clientCredentialsFrom(params, request.authorization, request.address), deps);
   if (!(client.grant_types as readonly string[]).includes(grantType)) {
@@ -73,7 +76,10 @@ export async function handleTokenRequest(request: TokenEndpointRequest, deps: To
   const claimProof = async (grantId?: string) => {
     if (!dpop || claimed) return;
     claimed = true;
-    await deps.verifier.claim(dpop, client.token_endpoint_auth_method === 'none' && grantId ? `grant:${grantId}` : `client:${client.client_id}`);
+    await deps.verifier.claim(
+      dpop,
+      client.token_endpoint_auth_method === 'none' && grantId ? `grant:${grantId}` : `client:${client.client_id}`,
+    );
   };
   const body = await grant({ client, params, dpop, claimProof });
   // Every grant claims before it writes; this keeps a grant that forgot from skipping the check.

@@ -59,15 +59,27 @@ export class AppMetrics {
   readonly registry = new Registry();
   readonly contentType = Registry.PROMETHEUS_CONTENT_TYPE;
 
-  private readonly httpRequests = new CellCounter(`${prefix}http_requests_total`, 'HTTP requests answered, by route template, method and status.', this.registry);
+  private readonly httpRequests = new CellCounter(
+    `${prefix}http_requests_total`,
+    'HTTP requests answered, by route template, method and status.',
+    this.registry,
+  );
   private readonly httpDuration = new CellHistogram(
     `${prefix}http_request_duration_seconds`,
     'Time to answer an HTTP request, by route template.',
     durationBuckets,
     this.registry,
   );
-  private readonly tokensIssued = new CellCounter(`${prefix}tokens_issued_total`, 'Access tokens issued at the token endpoint, by grant type and token type.', this.registry);
-  private readonly proofRefusals = new CellCounter(`${prefix}dpop_proof_refusals_total`, 'Requests refused for their DPoP proof or key binding, by reason.', this.registry);
+  private readonly tokensIssued = new CellCounter(
+    `${prefix}tokens_issued_total`,
+    'Access tokens issued at the token endpoint, by grant type and token type.',
+    this.registry,
+  );
+  private readonly proofRefusals = new CellCounter(
+    `${prefix}dpop_proof_refusals_total`,
+    'Requests refused for their DPoP proof or key binding, by reason.',
+    this.registry,
+  );
   private readonly nonceChallenges = new CellCounter(
     `${prefix}dpop_nonce_challenges_total`,
     'use_dpop_nonce answers: a proof without a valid server nonce, answered with a fresh DPoP-Nonce (RFC 9449 §8).',
@@ -83,9 +95,21 @@ export class AppMetrics {
     'Single-use credentials presented again (the grant is revoked), by kind: code, refresh_token.',
     this.registry,
   );
-  private readonly signInFailures = new CellCounter(`${prefix}sign_in_failures_total`, 'Sign-in forms answered with a wrong username or password.', this.registry).cell();
-  private readonly rateLimited = new CellCounter(`${prefix}rate_limit_refusals_total`, 'Requests answered 429, by route template and reason.', this.registry);
-  private readonly events = new CellCounter(`${prefix}security_events_total`, 'Refusals logged at warn as security events, by event.', this.registry);
+  private readonly signInFailures = new CellCounter(
+    `${prefix}sign_in_failures_total`,
+    'Sign-in forms answered with a wrong username or password.',
+    this.registry,
+  ).cell();
+  private readonly rateLimited = new CellCounter(
+    `${prefix}rate_limit_refusals_total`,
+    'Requests answered 429, by route template and reason.',
+    this.registry,
+  );
+  private readonly events = new CellCounter(
+    `${prefix}security_events_total`,
+    'Refusals logged at warn as security events, by event.',
+    this.registry,
+  );
   private readonly storeDuration = new CellHistogram(
     `${prefix}store_operation_duration_seconds`,
     'Time of each store operation, by store and operation.',
@@ -145,9 +169,11 @@ export class AppMetrics {
       });
     }
     if (replayCacheCapacity !== undefined) {
-      new Gauge({ name: `${prefix}replay_cache_capacity`, help: 'Bound of the in-memory replay cache, in entries.', registers: [this.registry] }).set(
-        replayCacheCapacity,
-      );
+      new Gauge({
+        name: `${prefix}replay_cache_capacity`,
+        help: 'Bound of the in-memory replay cache, in entries.',
+        registers: [this.registry],
+      }).set(replayCacheCapacity);
     }
   }
 
@@ -155,7 +181,13 @@ export class AppMetrics {
    * One call per response, with what the handlers noted on the request (request-facts.ts):
    * every count the request moves. `route` is the template, undefined when none matched.
    */
-  recordRequest(request: FastifyRequest, route: string | undefined, status: number, elapsedMs: number, event: SecurityEvent | undefined): void {
+  recordRequest(
+    request: FastifyRequest,
+    route: string | undefined,
+    status: number,
+    elapsedMs: number,
+    event: SecurityEvent | undefined,
+  ): void {
     const routeLabel = route ?? unmatched;
     this.requestCell(routeLabel, request.method, status).inc();
     this.durationCell(routeLabel).observe(elapsedMs / 1000);

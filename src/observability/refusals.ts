@@ -12,8 +12,26 @@ import type { OAuthError } from '../lib/oauth-error.js';
  * to, a DPoP-bound token sent as Bearer, a Bearer token sent with the DPoP scheme.
  */
 export const dpopRefusalReasons = [
-  'missing', 'multiple', 'malformed', 'typ', 'alg', 'jwk', 'signature', 'jti', 'htm', 'htu', 'iat', 'nonce', 'ath',
-  'replay', 'replay_quota', 'jkt', 'dpop_jkt', 'bearer_downgrade', 'not_bound', 'other',
+  'missing',
+  'multiple',
+  'malformed',
+  'typ',
+  'alg',
+  'jwk',
+  'signature',
+  'jti',
+  'htm',
+  'htu',
+  'iat',
+  'nonce',
+  'ath',
+  'replay',
+  'replay_quota',
+  'jkt',
+  'dpop_jkt',
+  'bearer_downgrade',
+  'not_bound',
+  'other',
 ] as const;
 
 export type DpopRefusalReason = (typeof dpopRefusalReasons)[number];

@@ -34,7 +34,8 @@ export function registerObservability(app: FastifyInstance, settings: Observabil
     const event = securityEventOf(request.oauthError, status === 429 && route === loginRoute);
     metrics?.recordRequest(request, route, status, elapsedMs, event);
     if (event !== undefined) request.log.warn(requestLine(request, route, status, elapsedMs, event), 'request completed');
-    else if (infoLevels.has(request.log.level)) request.log.info(requestLine(request, route, status, elapsedMs, event), 'request completed');
+    else if (infoLevels.has(request.log.level))
+      request.log.info(requestLine(request, route, status, elapsedMs, event), 'request completed');
     done();
   });
 

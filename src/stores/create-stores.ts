@@ -10,7 +10,17 @@ import { MemoryReplayCache } from './memory/replay-cache.js';
 import { MemoryRevokedTokens } from './memory/revoked-tokens.js';
 import { MemorySessionStore } from './memory/session-store.js';
 import type { Clock } from '../lib/clock.js';
-import type { CodeStore, ConsentStore, EndedInteractions, FailureCounter, GrantStore, RefreshTokenStore, ReplayCache, RevokedTokens, SessionStore } from './ports.js';
+import type {
+  CodeStore,
+  ConsentStore,
+  EndedInteractions,
+  FailureCounter,
+  GrantStore,
+  RefreshTokenStore,
+  ReplayCache,
+  RevokedTokens,
+  SessionStore,
+} from './ports.js';
 import { guarded } from './redis/client.js';
 import { RedisCodeStore } from './redis/code-store.js';
 import { createRedisConnection } from './redis/connection.js';

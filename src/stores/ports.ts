@@ -148,9 +148,7 @@ export interface RefreshTokenSuccessor {
  * current one replaced (its successor not yet used); 'stale': an older one, or none the family
  * knows. Neither changes anything. Each comes with the family as it stands after the step.
  */
-export type RotateResult =
-  | { outcome: 'rotated' | 'previous' | 'stale'; family: RefreshTokenFamily }
-  | { outcome: 'missing' };
+export type RotateResult = { outcome: 'rotated' | 'previous' | 'stale'; family: RefreshTokenFamily } | { outcome: 'missing' };
 
 export interface RefreshTokenStore {
   /** Creates the family at generation 0 unless it exists; returns the family as stored (the existing one, if any). */

@@ -111,7 +111,10 @@ function isAccessTokenTyp(typ: unknown): boolean {
   return normalized === 'at+jwt' || normalized === 'application/at+jwt';
 }
 
-function accessTokenPayload(token: string, deps: { keys: SigningKeys; issuer: string; clock: Clock; audience?: string }): Record<string, unknown> {
+function accessTokenPayload(
+  token: string,
+  deps: { keys: SigningKeys; issuer: string; clock: Clock; audience?: string },
+): Record<string, unknown> {
   let header: Record<string, unknown>;
   let signingInput: string;
   let payloadSegment: string;

@@ -32,7 +32,9 @@ export function activeKeyIndex(keys: readonly Member[], source: string): number 
   for (const [index, key] of keys.entries()) {
     if (key.state === undefined || key.state === 'published') continue;
     if (key.state !== 'active') {
-      throw new KeySetError(`signing key set ${source}: key ${label(key, index)} has state ${JSON.stringify(key.state)}; use "active" or "published" (a retired key is removed)`);
+      throw new KeySetError(
+        `signing key set ${source}: key ${label(key, index)} has state ${JSON.stringify(key.state)}; use "active" or "published" (a retired key is removed)`,
+      );
     }
     active.push(index);
   }
@@ -41,7 +43,9 @@ export function activeKeyIndex(keys: readonly Member[], source: string): number 
   }
   if (active.length > 1) {
     const kids = active.map((index) => label(keys[index]!, index)).join(', ');
-    throw new KeySetError(`signing key set ${source}: ${active.length} keys have state "active" (${kids}); exactly one signs, mark the others "published"`);
+    throw new KeySetError(
+      `signing key set ${source}: ${active.length} keys have state "active" (${kids}); exactly one signs, mark the others "published"`,
+    );
   }
   return active[0]!;
 }
@@ -55,7 +59,8 @@ export function withExplicitStates<T extends Member>(keys: readonly T[], source:
 /** Adds `key` as published; into an empty set it goes active, as a first start would make it. */
 export function addPublishedKey<T extends Member>(keys: readonly T[], key: T, source: string): Array<T & { state: KeyState }> {
   if (keys.length === 0) return [{ ...key, state: 'active' }];
-  if (keys.some((existing) => existing.kid === key.kid)) throw new KeySetError(`signing key set ${source}: a key with kid ${String(key.kid)} is already there`);
+  if (keys.some((existing) => existing.kid === key.kid))
+    throw new KeySetError(`signing key set ${source}: a key with kid ${String(key.kid)} is already there`);
   return [...withExplicitStates(keys, source), { ...key, state: 'published' }];
 }
 
@@ -65,7 +70,11 @@ export function addPublishedKey<T extends Member>(keys: readonly T[], key: T, so
  * a published key older than the active one is never chosen: running rotate twice does not
  * roll back to the previous key.
  */
-export function activateKey<T extends Member>(keys: readonly T[], kid: string | undefined, source: string): { keys: Array<T & { state: KeyState }>; activated: string; previous: string } {
+export function activateKey<T extends Member>(
+  keys: readonly T[],
+  kid: string | undefined,
+  source: string,
+): { keys: Array<T & { state: KeyState }>; activated: string; previous: string } {
   const current = withExplicitStates(keys, source);
   const activeIndex = current.findIndex((key) => key.state === 'active');
   let next: number;
@@ -76,7 +85,9 @@ export function activateKey<T extends Member>(keys: readonly T[], kid: string | 
   } else {
     next = current.length - 1;
     if (next <= activeIndex) {
-      throw new KeySetError(`signing key set ${source}: no published key newer than the active key ${label(current[activeIndex]!, activeIndex)}; run generate first (or name an older one: rotate KID)`);
+      throw new KeySetError(
+        `signing key set ${source}: no published key newer than the active key ${label(current[activeIndex]!, activeIndex)}; run generate first (or name an older one: rotate KID)`,
+      );
     }
   }
   return {
@@ -92,7 +103,9 @@ export function retireKey<T extends Member>(keys: readonly T[], kid: string, sou
   const index = current.findIndex((key) => key.kid === kid);
   if (index < 0) throw new KeySetError(`signing key set ${source}: no key with kid ${kid}`);
   if (current[index]!.state === 'active') {
-    throw new KeySetError(`signing key set ${source}: ${kid} is the active key; rotate to another key first, and retire ${kid} after its tokens have expired`);
+    throw new KeySetError(
+      `signing key set ${source}: ${kid} is the active key; rotate to another key first, and retire ${kid} after its tokens have expired`,
+    );
   }
   return current.filter((_key, position) => position !== index);
 }

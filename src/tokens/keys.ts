@@ -51,7 +51,8 @@ function publicPart(jwk: JWK, kid: string, alg: string): JWK {
 export async function signingKeysFromJwks(jwks: { keys?: unknown }, source = 'signing key set'): Promise<SigningKeys> {
   if (!Array.isArray(jwks.keys) || jwks.keys.length === 0) throw new KeySetError(`${source}: the signing key set has no keys`);
   const members = jwks.keys.map((raw, index) => {
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new KeySetError(`${source}: signing key ${index} is not a JSON object`);
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+      throw new KeySetError(`${source}: signing key ${index} is not a JSON object`);
     return raw as Record<string, unknown>;
   });
   const active = activeKeyIndex(members, source);
@@ -78,7 +79,10 @@ export async function signingKeysFromJwks(jwks: { keys?: unknown }, source = 'si
 
 /** A new private signing JWK of `alg`, with a thumbprint kid (RFC 7638). */
 export async function generateSigningJwk(alg: string): Promise<JWK> {
-  const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg.startsWith('RS') || alg.startsWith('PS') ? { modulusLength: 2048 } : {}) });
+  const { privateKey } = await generateKeyPair(alg, {
+    extractable: true,
+    ...(alg.startsWith('RS') || alg.startsWith('PS') ? { modulusLength: 2048 } : {}),
+  });
   const jwk = await exportJWK(privateKey);
   jwk.alg = alg;
   jwk.use = 'sig';
@@ -135,7 +139,8 @@ export function readKeySetFile(file: string): { keys?: unknown; [member: string]
   } catch (error) {
     throw new KeySetError(`${file}: not JSON: ${(error as Error).message}`);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new KeySetError(`${file}: not a JWK set (a JSON object with "keys")`);
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new KeySetError(`${file}: not a JWK set (a JSON object with "keys")`);
   return parsed as { keys?: unknown };
 }
 

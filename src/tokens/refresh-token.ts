@@ -12,7 +12,12 @@ const tokenPattern = /^[A-Za-z0-9_-]{43}$/;
 
 /** The family id of a grant's refresh tokens: derived, so the code exchange and its retry find the same family. */
 export function refreshFamilyId(grantId: string): string {
-  return createHash('sha256').update('dpop-oidc refresh family\0').update(grantId).digest().subarray(0, familyIdBytes).toString('base64url');
+  return createHash('sha256')
+    .update('dpop-oidc refresh family\0')
+    .update(grantId)
+    .digest()
+    .subarray(0, familyIdBytes)
+    .toString('base64url');
 }
 
 export function newRefreshToken(familyId: string): string {

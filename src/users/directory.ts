@@ -58,8 +58,20 @@ export class StaticUserDirectory implements UserDirectory {
 /** OpenID Connect Core §5.4: the claims each scope asks for. */
 export const scopeClaims: Readonly<Record<string, readonly (keyof UserClaims)[]>> = {
   profile: [
-    'name', 'family_name', 'given_name', 'middle_name', 'nickname', 'preferred_username', 'profile',
-    'picture', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale', 'updated_at',
+    'name',
+    'family_name',
+    'given_name',
+    'middle_name',
+    'nickname',
+    'preferred_username',
+    'profile',
+    'picture',
+    'website',
+    'gender',
+    'birthdate',
+    'zoneinfo',
+    'locale',
+    'updated_at',
   ],
   email: ['email', 'email_verified'],
   address: ['address'],

@@ -47,7 +47,10 @@ export async function verifySecret(secret: string, encoded: string): Promise<boo
     expected = Buffer.from(parts[5]!, 'base64url');
     if (expected.length < 16 || expected.length > 64) return false;
     actual = await scrypt(secret, Buffer.from(parts[4]!, 'base64url'), expected.length, {
-      N, r, p, maxmem: 256 * N * r + 1024 * 1024,
+      N,
+      r,
+      p,
+      maxmem: 256 * N * r + 1024 * 1024,
     });
   } else {
     return false;

@@ -6,7 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
 
 const exampleRoot = fileURLToPath(new URL('../../examples/spa/', import.meta.url));
-const types: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' };
+const types: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.json': 'application/json',
+};
 
 export interface ServedExample {
   origin: string;
@@ -20,7 +25,12 @@ export interface ServedExample {
  */
 export async function serveExample(port: number, config: { issuer: string; clientId: string; scope: string }): Promise<ServedExample> {
   const outDir = mkdtempSync(join(tmpdir(), 'spa-example-'));
-  await build({ root: exampleRoot, configFile: join(exampleRoot, 'vite.config.ts'), logLevel: 'silent', build: { outDir, emptyOutDir: true } });
+  await build({
+    root: exampleRoot,
+    configFile: join(exampleRoot, 'vite.config.ts'),
+    logLevel: 'silent',
+    build: { outDir, emptyOutDir: true },
+  });
   const server: Server = createServer((request, response) => {
     const path = normalize(decodeURIComponent((request.url ?? '/').split('?')[0] ?? '/'));
     if (path === '/config.json') {

@@ -66,7 +66,16 @@ describe.runIf(runs)('the example single-page app in a real browser', () => {
 
     browser = await chromium.launch({
       executablePath: chromiumPath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 820, height: 640 } });
   }, 60_000);
@@ -119,7 +128,11 @@ describe.runIf(runs)('the example single-page app in a real browser', () => {
 
     expect(await errorText()).toBe('');
     expect(page.url()).toBe(`${spa.origin}/`);
-    expect(JSON.parse((await page.textContent('#profile')) ?? '{}')).toMatchObject({ sub: alice.sub, name: 'Alice Example', email: 'alice@example.test' });
+    expect(JSON.parse((await page.textContent('#profile')) ?? '{}')).toMatchObject({
+      sub: alice.sub,
+      name: 'Alice Example',
+      email: 'alice@example.test',
+    });
     expect(await page.textContent('#token')).toBe('DPoP, expires in 600 s');
     // Both retries read DPoP-Nonce, and the profile one WWW-Authenticate, across origins.
     expect(await requests()).toBe(

@@ -22,12 +22,27 @@ describe('npm run keys takes a kid that begins with a dash (base64url) as a kid,
   it('rotate -KID and retire -KID act on those keys', async () => {
     const { dir, keys } = workspace();
     const file = join(dir, 'dash-jwks.json');
-    const { keys: [first] } = await generateSigningJwks('ES256');
-    const { keys: [second] } = await generateSigningJwks('ES256');
-    writeFileSync(file, JSON.stringify({ keys: [{ ...first, kid: '-old', state: 'active' }, { ...second, kid: '-new', state: 'published' }] }));
+    const {
+      keys: [first],
+    } = await generateSigningJwks('ES256');
+    const {
+      keys: [second],
+    } = await generateSigningJwks('ES256');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        keys: [
+          { ...first, kid: '-old', state: 'active' },
+          { ...second, kid: '-new', state: 'published' },
+        ],
+      }),
+    );
     const env = { JWKS_FILE: file };
     expect(await keys(['rotate', '-new'], env)).toMatchObject({ code: 0, stderr: '' });
-    expect(await keys(['retire', '-old'], env)).toMatchObject({ code: 0, stdout: 'retired -old: reload every server (SIGHUP); tokens it signed no longer verify\n' });
+    expect(await keys(['retire', '-old'], env)).toMatchObject({
+      code: 0,
+      stdout: 'retired -old: reload every server (SIGHUP); tokens it signed no longer verify\n',
+    });
     expect(read(file).keys.map((key) => [key.kid, key.state])).toEqual([['-new', 'active']]);
   }, 60_000);
 });
@@ -36,7 +51,9 @@ describe('npm run keys on a JWKS_FILE written by hand (no states: the first key 
   it('generate appends a published key and keeps the file a JWK set; rotate activates it; retire refuses the active key and removes the old one', async () => {
     const { dir, keys } = workspace();
     const file = join(dir, 'own-jwks.json');
-    const { keys: [mine] } = await generateSigningJwks('ES256');
+    const {
+      keys: [mine],
+    } = await generateSigningJwks('ES256');
     const { kid: _kid, ...withoutKid } = mine!;
     const thumbprint = await calculateJwkThumbprint(withoutKid, 'sha256');
     writeFileSync(file, JSON.stringify({ keys: [withoutKid], comment: 'kept' }));
@@ -55,7 +72,10 @@ describe('npm run keys on a JWKS_FILE written by hand (no states: the first key 
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect((await signingKeysFromJwks(afterGenerate)).current.kid).toBe(thumbprint);
 
-    expect(await keys(['rotate'], env)).toMatchObject({ code: 0, stdout: `${newKid} is active, ${thumbprint} stays published: reload every server (SIGHUP); retire ${thumbprint} once the tokens it signed have expired\n` });
+    expect(await keys(['rotate'], env)).toMatchObject({
+      code: 0,
+      stdout: `${newKid} is active, ${thumbprint} stays published: reload every server (SIGHUP); retire ${thumbprint} once the tokens it signed have expired\n`,
+    });
     expect((await signingKeysFromJwks(read(file))).current.kid).toBe(newKid);
     expect(await keys(['list'], env)).toMatchObject({ stdout: `${thumbprint} ES256 published\n${newKid} RS256 active\n` });
     expect(await keys(['rotate'], env)).toEqual({
@@ -69,7 +89,10 @@ describe('npm run keys on a JWKS_FILE written by hand (no states: the first key 
       stdout: '',
       stderr: `signing key set ${file}: ${newKid} is the active key; rotate to another key first, and retire ${newKid} after its tokens have expired\n`,
     });
-    expect(await keys(['retire', thumbprint], env)).toMatchObject({ code: 0, stdout: `retired ${thumbprint}: reload every server (SIGHUP); tokens it signed no longer verify\n` });
+    expect(await keys(['retire', thumbprint], env)).toMatchObject({
+      code: 0,
+      stdout: `retired ${thumbprint}: reload every server (SIGHUP); tokens it signed no longer verify\n`,
+    });
     expect(read(file).keys.map((key) => key.kid)).toEqual([newKid]);
   }, 60_000);
 
@@ -78,11 +101,18 @@ describe('npm run keys on a JWKS_FILE written by hand (no states: the first key 
     const file = join(dir, 'jwks.json');
     const a = (await generateSigningJwks('ES256')).keys[0]!;
     const b = (await generateSigningJwks('ES256')).keys[0]!;
-    const text = JSON.stringify({ keys: [{ ...a, state: 'active' }, { ...b, state: 'active' }] });
+    const text = JSON.stringify({
+      keys: [
+        { ...a, state: 'active' },
+        { ...b, state: 'active' },
+      ],
+    });
     writeFileSync(file, text);
     const result = await keys(['generate'], { JWKS_FILE: file });
     expect(result).toMatchObject({ code: 1, stdout: '' });
-    expect(result.stderr).toBe(`signing key set ${file}: 2 keys have state "active" (${a.kid}, ${b.kid}); exactly one signs, mark the others "published"\n`);
+    expect(result.stderr).toBe(
+      `signing key set ${file}: 2 keys have state "active" (${a.kid}, ${b.kid}); exactly one signs, mark the others "published"\n`,
+    );
     expect(readFileSync(file, 'utf8')).toBe(text);
   }, 60_000);
 });

@@ -45,7 +45,10 @@ describe('the proof command', () => {
   });
 
   it('adds ath = base64url(SHA-256(access token)) and the nonce when given (RFC 9449 §4.2)', async () => {
-    const result = await proof(['--method', 'GET', '--url', 'http://localhost:8080/oidc/profile', '--access-token', 'an.access.token', '--nonce', 'n-1'], dir);
+    const result = await proof(
+      ['--method', 'GET', '--url', 'http://localhost:8080/oidc/profile', '--access-token', 'an.access.token', '--nonce', 'n-1'],
+      dir,
+    );
     expect(decodeJwt(result.stdout.trim())).toMatchObject({
       ath: createHash('sha256').update('an.access.token').digest('base64url'),
       nonce: 'n-1',
@@ -111,7 +114,9 @@ describe('proofs from the proof command at the real provider', () => {
     expect(decodeJwt(token.access_token).cnf).toEqual({ jkt: await calculateJwkThumbprint(jwk) });
 
     const profileProof = await proof(['--method', 'GET', '--url', `${demo.url}/profile`, '--access-token', token.access_token], dir);
-    const profile = await fetch(`${demo.url}/profile`, { headers: { authorization: `DPoP ${token.access_token}`, dpop: profileProof.stdout.trim() } });
+    const profile = await fetch(`${demo.url}/profile`, {
+      headers: { authorization: `DPoP ${token.access_token}`, dpop: profileProof.stdout.trim() },
+    });
     expect(profile.status).toBe(200);
     expect(await profile.json()).toEqual({ sub: demoService.id });
   });

@@ -7,7 +7,10 @@ import { demoService, listenDemoApp, runScript, type DemoApp } from '../helpers/
 const selftest = (issuer: string, secret = demoService.secret) =>
   runScript('src/cli/selftest.ts', ['--issuer', issuer, '--client-id', demoService.id, '--client-secret', secret]);
 const lines = (stdout: string) => stdout.trim().split('\n');
-const statusOf = (stdout: string, check: string) => lines(stdout).find((line) => line.slice(6).startsWith(`${check} `))?.slice(0, 4);
+const statusOf = (stdout: string, check: string) =>
+  lines(stdout)
+    .find((line) => line.slice(6).startsWith(`${check} `))
+    ?.slice(0, 4);
 
 describe('the self-check against a correct deployment', () => {
   let strict: DemoApp;
@@ -41,7 +44,9 @@ describe('the self-check against a correct deployment', () => {
     const result = await selftest(plain.url);
     expect(result.code).toBe(0);
     expect(statusOf(result.stdout, 'nonce')).toBe('SKIP');
-    expect(['discovery', 'clock', 'token', 'profile', 'replay', 'htu'].map((check) => statusOf(result.stdout, check))).toEqual(Array(6).fill('PASS'));
+    expect(['discovery', 'clock', 'token', 'profile', 'replay', 'htu'].map((check) => statusOf(result.stdout, check))).toEqual(
+      Array(6).fill('PASS'),
+    );
   });
 
   it('names the client credentials when the secret is wrong, exit 1', async () => {
@@ -64,11 +69,18 @@ describe('the self-check against a correct deployment', () => {
   });
 
   it('a local clock two minutes ahead fails the clock check, and the refused proof gets the clock hint', async () => {
-    const results = await runSelftest({ issuer: plain.url, clientId: demoService.id, clientSecret: demoService.secret, now: () => Date.now() + 120_000 });
+    const results = await runSelftest({
+      issuer: plain.url,
+      clientId: demoService.id,
+      clientSecret: demoService.secret,
+      now: () => Date.now() + 120_000,
+    });
     const clock = results.find((result) => result.name === 'clock');
     const token = results.find((result) => result.name === 'token');
     expect(clock?.status).toBe('fail');
-    expect(clock?.hint).toMatch(/^this machine's clock is 1[12]\d s ahead of the server's \(Date header\); proofs are accepted from 60 s old to 5 s ahead/);
+    expect(clock?.hint).toMatch(
+      /^this machine's clock is 1[12]\d s ahead of the server's \(Date header\); proofs are accepted from 60 s old to 5 s ahead/,
+    );
     expect(token).toMatchObject({ status: 'fail', hint: clock?.hint });
     expect(token?.detail).toMatch(/^400 invalid_dpop_proof: DPoP proof iat is outside the acceptance window; server time is \d{10}$/);
   });
@@ -112,7 +124,8 @@ describe('the self-check without a server, or without arguments', () => {
     expect(result).toEqual({
       code: 2,
       stdout: '',
-      stderr: '--client-id and --client-secret are required; usage: selftest --issuer URL --client-id ID --client-secret SECRET [--timeout-ms 10000]\n',
+      stderr:
+        '--client-id and --client-secret are required; usage: selftest --issuer URL --client-id ID --client-secret SECRET [--timeout-ms 10000]\n',
     });
   });
 });

@@ -6,7 +6,13 @@ import { MemoryConsentStore } from '../../src/stores/memory/consent-store.js';
 import { MemoryEndedInteractions } from '../../src/stores/memory/ended-interactions.js';
 import { MemorySessionStore } from '../../src/stores/memory/session-store.js';
 import { systemClock } from '../../src/lib/clock.js';
-import { StoreUnavailableError, type ConsentStore, type EndedInteractions, type SessionRecord, type SessionStore } from '../../src/stores/ports.js';
+import {
+  StoreUnavailableError,
+  type ConsentStore,
+  type EndedInteractions,
+  type SessionRecord,
+  type SessionStore,
+} from '../../src/stores/ports.js';
 import { createRedisClient } from '../../src/stores/redis/client.js';
 import { createRedisConnection, type RedisConnection } from '../../src/stores/redis/connection.js';
 import type { RedisClient } from '../../src/stores/redis/scripts.js';

@@ -9,7 +9,17 @@ import { MemoryRefreshTokenStore } from '../../src/stores/memory/refresh-token-s
 import { MemoryReplayCache } from '../../src/stores/memory/replay-cache.js';
 import { MemoryRevokedTokens } from '../../src/stores/memory/revoked-tokens.js';
 import { systemClock, type Clock } from '../../src/lib/clock.js';
-import { StoreUnavailableError, type AuthorizationCodeRecord, type CodeStore, type FailureCounter, type GrantStore, type RefreshTokenFamily, type RefreshTokenStore, type ReplayCache, type RevokedTokens } from '../../src/stores/ports.js';
+import {
+  StoreUnavailableError,
+  type AuthorizationCodeRecord,
+  type CodeStore,
+  type FailureCounter,
+  type GrantStore,
+  type RefreshTokenFamily,
+  type RefreshTokenStore,
+  type ReplayCache,
+  type RevokedTokens,
+} from '../../src/stores/ports.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createRedisClient } from '../../src/stores/redis/client.js';
 import { createRedisConnection, type RedisConnection } from '../../src/stores/redis/connection.js';
@@ -139,7 +149,8 @@ function grantRecord() {
 const boundedReplayCaches: Record<string, (maxEntriesPerOwner: number, clock: Clock) => ReplayCache> = {
   memory: (maxEntriesPerOwner, clock) => new MemoryReplayCache(1000, clock, { maxEntriesPerOwner }),
   redis: (maxEntriesPerOwner, clock) => new RedisReplayCache(redis, prefix, { maxEntriesPerOwner, windowMs: 65_000 }, clock),
-  'redis-cluster': (maxEntriesPerOwner, clock) => new RedisReplayCache(clusterClient(), prefix, { maxEntriesPerOwner, windowMs: 65_000 }, clock),
+  'redis-cluster': (maxEntriesPerOwner, clock) =>
+    new RedisReplayCache(clusterClient(), prefix, { maxEntriesPerOwner, windowMs: 65_000 }, clock),
 };
 
 describe.each(factories)('store contract: %s', (name, make) => {
@@ -199,7 +210,7 @@ describe.each(factories)('store contract: %s', (name, make) => {
         expect(results.filter((result) => result === 'owner_limit')).toHaveLength(25);
       });
 
-      it("does not charge a replay to the owner that presented it: its share stays free", async () => {
+      it('does not charge a replay to the owner that presented it: its share stays free', async () => {
         const replay = bounded(1);
         const key = id();
         expect(await replay.claim(key, 5000, `client:${id()}`)).toBe('claimed');
@@ -278,7 +289,9 @@ describe.each(factories)('store contract: %s', (name, make) => {
     it('lets exactly one of many concurrent redemptions consume a code, and records that one', async () => {
       const hash = id();
       await stores.codes.save(hash, codeRecord(), 5000);
-      const results = await Promise.all(Array.from({ length: 20 }, (_, index) => stores.codes.consume(hash, { atMs: index, jkt: `key-${index}` })));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, index) => stores.codes.consume(hash, { atMs: index, jkt: `key-${index}` })),
+      );
       expect(results.filter((result) => result === 'consumed')).toHaveLength(1);
       expect(results.filter((result) => result === 'reused')).toHaveLength(19);
       const winner = results.indexOf('consumed');
@@ -366,7 +379,10 @@ describe.each(factories)('store contract: %s', (name, make) => {
       expect(winners).toHaveLength(1);
       const winner = nexts[results.findIndex((result) => result.outcome === 'rotated')]!;
       for (const result of results.filter((result) => result.outcome !== 'rotated')) {
-        expect(result).toMatchObject({ outcome: 'previous', family: { generation: 1, currentHash: winner.hash, sealedCurrent: winner.sealed } });
+        expect(result).toMatchObject({
+          outcome: 'previous',
+          family: { generation: 1, currentHash: winner.hash, sealedCurrent: winner.sealed },
+        });
       }
       expect((await stores.refresh.find(familyId))?.currentHash).toBe(winner.hash);
     });
@@ -497,7 +513,9 @@ describe.each(factories)('store contract: %s', (name, make) => {
       const unknown = id();
       expect(await stores.grants.find(unknown)).toBeUndefined();
       await expect(stores.grants.revoke(unknown)).resolves.toBeUndefined();
-      expect(await stores.grants.addAccessToken(unknown, { jti: newGrantTokenId(unknown), expiresAtMs: Date.now() + 1000 }, 10)).toBe(false);
+      expect(await stores.grants.addAccessToken(unknown, { jti: newGrantTokenId(unknown), expiresAtMs: Date.now() + 1000 }, 10)).toBe(
+        false,
+      );
     });
   });
 
@@ -570,8 +588,12 @@ describe('RedisGrantStore records only tokens whose jti names the grant', () => 
     const grant = grantRecord();
     await grants.create(grant, 60_000);
     const expiresAtMs = Date.now() + 60_000;
-    await expect(grants.addAccessToken(grant.id, { jti: id(), expiresAtMs }, 10)).rejects.toThrow('the access token jti does not name its grant');
-    await expect(grants.addAccessToken(grant.id, { jti: newGrantTokenId(id()), expiresAtMs }, 10)).rejects.toThrow('does not name its grant');
+    await expect(grants.addAccessToken(grant.id, { jti: id(), expiresAtMs }, 10)).rejects.toThrow(
+      'the access token jti does not name its grant',
+    );
+    await expect(grants.addAccessToken(grant.id, { jti: newGrantTokenId(id()), expiresAtMs }, 10)).rejects.toThrow(
+      'does not name its grant',
+    );
     expect(await grants.addAccessToken(grant.id, { jti: newGrantTokenId(grant.id), expiresAtMs }, 10)).toBe(true);
   });
 });

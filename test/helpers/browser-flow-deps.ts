@@ -57,7 +57,10 @@ export function authorizationParams(overrides: Record<string, string | undefined
   return Object.fromEntries(Object.entries(params).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
 
-export function expectKind<K extends AuthorizationOutcome['kind']>(outcome: AuthorizationOutcome, kind: K): Extract<AuthorizationOutcome, { kind: K }> {
+export function expectKind<K extends AuthorizationOutcome['kind']>(
+  outcome: AuthorizationOutcome,
+  kind: K,
+): Extract<AuthorizationOutcome, { kind: K }> {
   if (outcome.kind !== kind) throw new Error(`expected ${kind}, got ${JSON.stringify(outcome)}`);
   return outcome as Extract<AuthorizationOutcome, { kind: K }>;
 }

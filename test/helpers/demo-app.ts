@@ -48,7 +48,11 @@ export interface ProcessResult {
 }
 
 /** Runs a TypeScript entry of this repository as its own Node process (through tsx). */
-export function runScript(script: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<ProcessResult> {
+export function runScript(
+  script: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<ProcessResult> {
   const tsx = import.meta.resolve('tsx');
   return new Promise((resolve) => {
     const child = execFile(

@@ -36,14 +36,18 @@ export function verifierFixture(options: VerifierFixtureOptions = {}) {
   const clock = testClock(options.start);
   const nonces = new DpopNonces(Buffer.from('unit-test-nonce-secret-0123456789abcdef'), nonceStepSeconds, clock);
   const replayCache = new MemoryReplayCache(options.replayCacheMaxEntries ?? 10_000, clock);
-  const verifier = new DpopProofVerifier(
-    { ...defaultVerifierSettings, ...options.settings },
-    { replayCache, nonces, clock },
-  );
+  const verifier = new DpopProofVerifier({ ...defaultVerifierSettings, ...options.settings }, { replayCache, nonces, clock });
   const nowSeconds = () => clock() / 1000;
   /** Verifies a proof and claims it, as a request that passed its other checks would. */
   const verify = async (proof: string, request: Partial<Omit<DpopProofRequest, 'proof'>> = {}) => {
-    const verified = await verifier.verify({ proof, method: 'POST', expectedHtu: tokenUrl, noncePurpose: 'token', requireNonce: false, ...request });
+    const verified = await verifier.verify({
+      proof,
+      method: 'POST',
+      expectedHtu: tokenUrl,
+      noncePurpose: 'token',
+      requireNonce: false,
+      ...request,
+    });
     await verifier.claim(verified, 'client:test');
     return verified;
   };

@@ -39,7 +39,11 @@ export async function profileRequest(t: TestApp, accessToken: string, key: Proof
 }
 
 /** POST /oidc/revoke (RFC 7009) with the given form fields and headers. */
-export function revokeRequest(t: TestApp, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+export function revokeRequest(
+  t: TestApp,
+  fields: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<LightMyRequestResponse> {
   return t.app.inject({
     method: 'POST',
     url: '/oidc/revoke',

@@ -38,7 +38,10 @@ export async function signInAndConsent(
   options: AuthorizeOptions & { dpopJkt?: string } = {},
 ): Promise<{ redirect: LightMyRequestResponse; code: string; verifier: string }> {
   const { verifier, challenge } = pkcePair();
-  const url = authorizeUrl(challenge, { ...options, params: { ...(options.dpopJkt ? { dpop_jkt: options.dpopJkt } : {}), ...options.params } });
+  const url = authorizeUrl(challenge, {
+    ...options,
+    params: { ...(options.dpopJkt ? { dpop_jkt: options.dpopJkt } : {}), ...options.params },
+  });
   let page = await browser.get(url);
   if (page.statusCode === 200 && page.body.includes('name="password"')) {
     page = await browser.submit(page, { username: alice.username, password: alice.password });

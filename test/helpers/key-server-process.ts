@@ -12,10 +12,16 @@ export interface ServerProcess {
   logged: (match: (line: Record<string, unknown>) => boolean, count: number) => Promise<Array<Record<string, unknown>>>;
 }
 
-const reloadMessages = new Set(['reloaded the signing keys and nonce secrets', 'reload refused: the signing keys and nonce secrets in use are kept']);
+const reloadMessages = new Set([
+  'reloaded the signing keys and nonce secrets',
+  'reload refused: the signing keys and nonce secrets in use are kept',
+]);
 
 export async function startServerProcess(env: Record<string, string>, baseUrl: string, running: ChildProcess[]): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk) => (stdout += chunk));
@@ -63,8 +69,13 @@ export async function startServerProcess(env: Record<string, string>, baseUrl: s
 /** Runs `npm run -s keys -- ...` as `node --import tsx src/cli/keys.ts ...`, with `env` added. */
 export function runKeysCommand(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/keys.ts', ...args], { env: { ...process.env, ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/keys.ts', ...args],
+      { env: { ...process.env, ...env } },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }

@@ -121,7 +121,16 @@ export function firstIndex(events: readonly string[], call: string): number {
 }
 
 /** The writes the token endpoint may make, to check that a refused request made none. */
-export const storeWrites = ['codes.consume', 'codes.save', 'grants.create', 'grants.addAccessToken', 'grants.revoke', 'refresh.create', 'refresh.rotate', 'revoked.revoke'];
+export const storeWrites = [
+  'codes.consume',
+  'codes.save',
+  'grants.create',
+  'grants.addAccessToken',
+  'grants.revoke',
+  'refresh.create',
+  'refresh.rotate',
+  'revoked.revoke',
+];
 
 export interface ProtocolFixtureOptions {
   /** refreshToken.reuseGraceSeconds (default 60). */
@@ -150,7 +159,11 @@ export async function protocolFixture(options: ProtocolFixtureOptions = {}) {
   const revoked = recorder.wrap('revoked', new MemoryRevokedTokens(10_000, clock));
   const replayCache = recorder.wrap(
     'replay',
-    new MemoryReplayCache(10_000, clock, options.replayCacheMaxEntriesPerOwner === undefined ? {} : { maxEntriesPerOwner: options.replayCacheMaxEntriesPerOwner }),
+    new MemoryReplayCache(
+      10_000,
+      clock,
+      options.replayCacheMaxEntriesPerOwner === undefined ? {} : { maxEntriesPerOwner: options.replayCacheMaxEntriesPerOwner },
+    ),
   );
   const codes = recorder.wrap('codes', new MemoryCodeStore(10_000, clock));
   const grants = recorder.wrap('grants', new MemoryGrantStore(10_000, clock, revoked));
@@ -189,7 +202,8 @@ export async function protocolFixture(options: ProtocolFixtureOptions = {}) {
   };
 
   /** A proof for the token endpoint, made now, by `key`. */
-  const proof = (key: ProofKey, proofOptions: Partial<ProofOptions> = {}) => makeProof(key, { htu: tokenUrl, iat: clock() / 1000, ...proofOptions });
+  const proof = (key: ProofKey, proofOptions: Partial<ProofOptions> = {}) =>
+    makeProof(key, { htu: tokenUrl, iat: clock() / 1000, ...proofOptions });
   /** A proof for the profile endpoint carrying `ath` of `accessToken`. */
   const resourceProof = (key: ProofKey, accessToken: string, proofOptions: Partial<ProofOptions> = {}) =>
     makeProof(key, { htm: 'GET', htu: resourceUrl, iat: clock() / 1000, accessToken, ...proofOptions });

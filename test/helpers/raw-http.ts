@@ -80,7 +80,8 @@ export class RawConnection {
         this.buffer = parsed.rest;
         return parsed.response;
       }
-      if (this.socket.destroyed || this.ended) throw new Error(`connection closed before a complete response: ${JSON.stringify(this.buffer)}`);
+      if (this.socket.destroyed || this.ended)
+        throw new Error(`connection closed before a complete response: ${JSON.stringify(this.buffer)}`);
       if (Date.now() > deadline) throw new Error(`no complete response in ${timeoutMs} ms: ${JSON.stringify(this.buffer)}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 50);

@@ -15,11 +15,20 @@ const maxLogLine = 2048;
 const maxDescription = 110;
 
 function longestLogLine(t: TestApp): number {
-  return Math.max(...t.logs().split('\n').map((line) => Buffer.byteLength(line)));
+  return Math.max(
+    ...t
+      .logs()
+      .split('\n')
+      .map((line) => Buffer.byteLength(line)),
+  );
 }
 
 function lastRefusal(t: TestApp): { error: string; reason: string } & Record<string, unknown> {
-  const lines = t.logs().trim().split('\n').map((line) => JSON.parse(line) as { oauthError?: { error: string; reason: string } });
+  const lines = t
+    .logs()
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { oauthError?: { error: string; reason: string } });
   return lines.reverse().find((line) => line.oauthError !== undefined)!.oauthError!;
 }
 
@@ -70,7 +79,11 @@ describe('no amplification of client input into logs or responses', () => {
     const response = await t.app.inject({
       method: 'POST',
       url: '/oidc/token',
-      headers: { ...form, authorization: basicAuth(serviceClient.id, serviceClient.secret), dpop: await makeProof(key, { htu, iat: t.clock() / 1000 }) },
+      headers: {
+        ...form,
+        authorization: basicAuth(serviceClient.id, serviceClient.secret),
+        dpop: await makeProof(key, { htu, iat: t.clock() / 1000 }),
+      },
       payload: 'grant_type=client_credentials',
     });
     expect(response.statusCode).toBe(400);

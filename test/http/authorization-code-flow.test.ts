@@ -34,7 +34,9 @@ describe('authorization code flow for a single-page app (PKCE, dpop_jkt, DPoP-bo
     expect(page.headers['content-security-policy']).toContain(`form-action 'self' https://spa.example.test`);
     expect(page.headers['x-frame-options']).toBe('DENY');
     expect(page.headers['access-control-allow-origin']).toBeUndefined();
-    expect(String(page.headers['set-cookie'])).toMatch(/^dpop_oidc_interaction=[^;]+; Max-Age=600; Path=\/oidc; HttpOnly; Secure; SameSite=Lax$/);
+    expect(String(page.headers['set-cookie'])).toMatch(
+      /^dpop_oidc_interaction=[^;]+; Max-Age=600; Path=\/oidc; HttpOnly; Secure; SameSite=Lax$/,
+    );
     expect(page.body).toContain('name="password"');
   });
 

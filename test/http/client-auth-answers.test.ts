@@ -28,7 +28,12 @@ describe('a failed client authentication does not tell whether the client exists
     t = await makeTestApp({
       clients: [
         ...defaultTestClients(),
-        { client_id: 'signed', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [publicJwk] }, grant_types: ['client_credentials'] },
+        {
+          client_id: 'signed',
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [publicJwk] },
+          grant_types: ['client_credentials'],
+        },
       ],
     });
   });
@@ -46,7 +51,14 @@ describe('a failed client authentication does not tell whether the client exists
   const basic = (clientId: string, secret: string) => token({ authorization: basicAuth(clientId, secret) }, {});
   const post = (clientId: string, secret: string) => token({}, { client_id: clientId, client_secret: secret });
   const assertion = (clientId: string, key: PrivateKey) =>
-    new SignJWT({ iss: clientId, sub: clientId, aud: `${issuer}/token`, jti: randomUUID(), iat: Math.floor(t.clock() / 1000), exp: Math.floor(t.clock() / 1000) + 60 })
+    new SignJWT({
+      iss: clientId,
+      sub: clientId,
+      aud: `${issuer}/token`,
+      jti: randomUUID(),
+      iat: Math.floor(t.clock() / 1000),
+      exp: Math.floor(t.clock() / 1000) + 60,
+    })
       .setProtectedHeader({ alg: 'ES256', kid: 'signed-1' })
       .sign(key);
   const withAssertion = async (clientId: string, key: PrivateKey) =>

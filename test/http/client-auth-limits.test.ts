@@ -136,11 +136,13 @@ describe('failed client authentications are limited per client_id and per addres
         headers: { ...form, authorization: basicAuth(clientId, secret) },
         payload: 'token=some-token',
       });
-    for (let attempt = 0; attempt < 10; attempt++) expect((await post('introspect', resourceServer.id, `wrong-${attempt}`)).statusCode).toBe(401);
+    for (let attempt = 0; attempt < 10; attempt++)
+      expect((await post('introspect', resourceServer.id, `wrong-${attempt}`)).statusCode).toBe(401);
     expectLimited(await post('introspect', resourceServer.id, resourceServer.secret), '60');
 
     for (let attempt = 0; attempt < 5; attempt++) expect((await post('revoke', serviceClient.id, `wrong-${attempt}`)).statusCode).toBe(401);
-    for (let attempt = 0; attempt < 5; attempt++) expect((await post('introspect', serviceClient.id, `wrong-${attempt}`)).statusCode).toBe(401);
+    for (let attempt = 0; attempt < 5; attempt++)
+      expect((await post('introspect', serviceClient.id, `wrong-${attempt}`)).statusCode).toBe(401);
     expectLimited(await post('revoke', serviceClient.id, serviceClient.secret), '60');
     expectLimited(await token(serviceClient.id, serviceClient.secret, '203.0.113.90'), '60');
   });
@@ -148,7 +150,9 @@ describe('failed client authentications are limited per client_id and per addres
 
 describe('clientAuth limits come from the configuration', () => {
   it('applies maxFailuresPerClient and windowSeconds', async () => {
-    const t = await makeTestApp({ clientAuth: { maxFailuresPerClient: 2, maxFailuresPerAddress: 30, windowSeconds: 300, maxTrackedKeys: 1000 } });
+    const t = await makeTestApp({
+      clientAuth: { maxFailuresPerClient: 2, maxFailuresPerAddress: 30, windowSeconds: 300, maxTrackedKeys: 1000 },
+    });
     try {
       const attempt = (secret: string) =>
         t.app.inject({

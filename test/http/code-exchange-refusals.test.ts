@@ -79,7 +79,12 @@ describe('POST /oidc/token, grant_type=authorization_code refusals (RFC 6749 §4
 
     it('refuses a redirect_uri other than the authorization request one with invalid_grant (RFC 6749 §4.1.3)', async () => {
       const { code, verifier } = await spaCode();
-      expectTokenError(t, await tokenRequest(t, codeExchange(code, verifier, 'spa', `${spaRedirect}/other`), key), 'invalid_grant', 'redirect_uri');
+      expectTokenError(
+        t,
+        await tokenRequest(t, codeExchange(code, verifier, 'spa', `${spaRedirect}/other`), key),
+        'invalid_grant',
+        'redirect_uri',
+      );
       expectTokens(await tokenRequest(t, codeExchange(code, verifier), key));
     });
 
@@ -92,7 +97,12 @@ describe('POST /oidc/token, grant_type=authorization_code refusals (RFC 6749 §4
 
     it('refuses a code redeemed by another client with invalid_grant (RFC 6749 §4.1.3)', async () => {
       const { code, verifier } = await spaCode();
-      expectTokenError(t, await tokenRequest(t, codeExchange(code, verifier, 'first-party-spa', spaRedirect), key), 'invalid_grant', 'code');
+      expectTokenError(
+        t,
+        await tokenRequest(t, codeExchange(code, verifier, 'first-party-spa', spaRedirect), key),
+        'invalid_grant',
+        'code',
+      );
       expectTokenError(
         t,
         await webTokenRequest(t, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: spaRedirect }, key),
@@ -177,7 +187,12 @@ describe('POST /oidc/token, grant_type=authorization_code refusals (RFC 6749 §4
 
     it('refuses the code to the confidential client without its client authentication', async () => {
       const code = await webCode(new Browser(t.app));
-      const response = await tokenRequest(t, { grant_type: 'authorization_code', code, redirect_uri: webRedirect, client_id: webClient.id });
+      const response = await tokenRequest(t, {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: webRedirect,
+        client_id: webClient.id,
+      });
       expectTokenError(t, response, 'invalid_client', 'client_auth', 401);
       expectTokens(await exchange(code));
     });

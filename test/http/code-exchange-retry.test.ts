@@ -16,7 +16,11 @@ function expectTokens(response: LightMyRequestResponse): UserTokens {
 }
 
 function lastReason(t: TestApp): string | undefined {
-  const lines = t.logs().trim().split('\n').map((line) => JSON.parse(line) as { oauthError?: { reason?: string } });
+  const lines = t
+    .logs()
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { oauthError?: { reason?: string } });
   return lines.filter((line) => line.oauthError).at(-1)?.oauthError?.reason;
 }
 
@@ -90,9 +94,9 @@ describe("the holder's retry of a code exchange (RFC 6749 §4.1.2 reuse, except 
 
   it('answers two concurrent redemptions with the same key both, with one refresh token', async () => {
     const { code, verifier } = await spaCode();
-    const [a, b] = (await Promise.all([tokenRequest(t, codeExchange(code, verifier), key), tokenRequest(t, codeExchange(code, verifier), key)])).map(
-      expectTokens,
-    );
+    const [a, b] = (
+      await Promise.all([tokenRequest(t, codeExchange(code, verifier), key), tokenRequest(t, codeExchange(code, verifier), key)])
+    ).map(expectTokens);
     expect(a!.refresh_token).toBe(b!.refresh_token);
     expectTokens(await refreshRequest(t, a!.refresh_token!, key));
   });

@@ -23,7 +23,11 @@ describe('requests in the form of a CAS walk-through get answers that say what t
     const response = await t.app.inject({
       method: 'POST',
       url: '/oidc/token',
-      headers: { ...form, authorization: basicAuth(serviceClient.id, serviceClient.secret), dpop: await makeProof(key, { htu: `${issuer}/token`, iat: now() }) },
+      headers: {
+        ...form,
+        authorization: basicAuth(serviceClient.id, serviceClient.secret),
+        dpop: await makeProof(key, { htu: `${issuer}/token`, iat: now() }),
+      },
       payload: 'grant_type=client_credentials',
     });
     expect(response.statusCode).toBe(200);
@@ -98,7 +102,10 @@ describe('requests in the form of a CAS walk-through get answers that say what t
     const profile = await t.app.inject({
       method: 'GET',
       url: '/oidc/profile',
-      headers: { authorization: `DPoP ${accessToken}`, dpop: await makeProof(key, { htm: 'GET', htu: profileUrl, iat: now(), accessToken }) },
+      headers: {
+        authorization: `DPoP ${accessToken}`,
+        dpop: await makeProof(key, { htm: 'GET', htu: profileUrl, iat: now(), accessToken }),
+      },
     });
     expect(profile.statusCode).toBe(200);
     const introspection = await t.app.inject({

@@ -48,7 +48,9 @@ describe('CORS for browser clients (RFC 9449 §7.1, §8; RFC 9700 §2.6)', () =>
       const response = await preflight('/oidc/token', spaOrigin, 'POST', 'dpop');
       expect(response.statusCode).toBe(204);
       expect(response.headers['access-control-allow-origin']).toBe(spaOrigin);
-      const allowed = String(response.headers['access-control-allow-headers']).split(',').map((name) => name.trim().toLowerCase());
+      const allowed = String(response.headers['access-control-allow-headers'])
+        .split(',')
+        .map((name) => name.trim().toLowerCase());
       expect(allowed).toEqual(expect.arrayContaining(['dpop', 'authorization', 'content-type']));
       expect(String(response.headers['access-control-allow-methods'])).toContain('POST');
       expect(response.headers['access-control-max-age']).toBe('600');
@@ -143,7 +145,12 @@ describe('CORS for browser clients (RFC 9449 §7.1, §8; RFC 9700 §2.6)', () =>
       const get = await t.app.inject({ method: 'GET', url: authorizeUrl(pkcePair().challenge), headers: { origin: spaOrigin } });
       expect(get.statusCode).toBe(200);
       expectNoCors(get);
-      const post = await t.app.inject({ method: 'POST', url: '/oidc/authorize', headers: { ...form, origin: spaOrigin }, payload: 'client_id=nobody' });
+      const post = await t.app.inject({
+        method: 'POST',
+        url: '/oidc/authorize',
+        headers: { ...form, origin: spaOrigin },
+        payload: 'client_id=nobody',
+      });
       expect(post.statusCode).toBe(400);
       expectNoCors(post);
     });

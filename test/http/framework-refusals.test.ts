@@ -20,7 +20,11 @@ function expectOAuthRefusal(response: LightMyRequestResponse, status: number, de
 
 /** The log line of the last refusal: its OAuth error and reason. */
 function lastRefusal(t: TestApp): { error: string; reason: string } {
-  const lines = t.logs().trim().split('\n').map((line) => JSON.parse(line) as { oauthError?: { error: string; reason: string } });
+  const lines = t
+    .logs()
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { oauthError?: { error: string; reason: string } });
   const refusal = lines.reverse().find((line) => line.oauthError !== undefined);
   return refusal!.oauthError!;
 }
@@ -33,7 +37,12 @@ describe("Fastify's own refusals are OAuth errors", () => {
   afterAll(() => t.app.close());
 
   it('answers a body that is not JSON with 400, closing the connection Fastify did not finish reading', async () => {
-    const response = await t.app.inject({ method: 'POST', url: '/oidc/token', headers: { 'content-type': 'application/json' }, payload: '{bad' });
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/oidc/token',
+      headers: { 'content-type': 'application/json' },
+      payload: '{bad',
+    });
     expectOAuthRefusal(response, 400, 'the body is not valid JSON');
     expect(response.headers.connection).toBe('close');
     expect(lastRefusal(t)).toEqual({ error: 'invalid_request', reason: 'malformed_body' });
@@ -94,13 +103,23 @@ describe("Fastify's own refusals are OAuth errors", () => {
   });
 
   it('answers a body of an unknown content type with 415', async () => {
-    const response = await t.app.inject({ method: 'POST', url: '/oidc/token', headers: { 'content-type': 'application/xml' }, payload: '<a/>' });
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/oidc/token',
+      headers: { 'content-type': 'application/xml' },
+      payload: '<a/>',
+    });
     expectOAuthRefusal(response, 415, 'the content type of the body is not supported');
     expect(lastRefusal(t)).toEqual({ error: 'invalid_request', reason: 'content_type' });
   });
 
   it('keeps the HTML page for a refusal on a browser form route', async () => {
-    const response = await t.app.inject({ method: 'POST', url: '/oidc/authorize', headers: { 'content-type': 'application/xml' }, payload: '<a/>' });
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/oidc/authorize',
+      headers: { 'content-type': 'application/xml' },
+      payload: '<a/>',
+    });
     expect(response.statusCode).toBe(415);
     expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(response.body).toContain('<code>invalid_request</code>');

@@ -96,12 +96,13 @@ describe('POST /oidc/introspect (RFC 7662)', () => {
         headers: { ...form, authorization: basicAuth(serviceClient.id, serviceClient.secret) },
         payload: 'grant_type=client_credentials',
       });
-      const ask = () => later.app.inject({
-        method: 'POST',
-        url: '/oidc/introspect',
-        headers: { ...form, authorization: basicAuth(resourceServer.id, resourceServer.secret) },
-        payload: `token=${issued.json().access_token}`,
-      });
+      const ask = () =>
+        later.app.inject({
+          method: 'POST',
+          url: '/oidc/introspect',
+          headers: { ...form, authorization: basicAuth(resourceServer.id, resourceServer.secret) },
+          payload: `token=${issued.json().access_token}`,
+        });
       expect((await ask()).json()).toMatchObject({ active: true });
       later.clock.advance(601_000);
       expect((await ask()).json()).toEqual({ active: false });

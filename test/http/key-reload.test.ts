@@ -59,9 +59,11 @@ describe('signing keys reloaded without a restart: ID tokens, discovery and a re
     return response.json();
   }
 
-  const logout = (idToken: string) => t.app.inject({ method: 'GET', url: `/oidc/logout?${new URLSearchParams({ id_token_hint: idToken })}` });
+  const logout = (idToken: string) =>
+    t.app.inject({ method: 'GET', url: `/oidc/logout?${new URLSearchParams({ id_token_hint: idToken })}` });
   const idTokenAlgs = async () =>
-    (await t.app.inject({ method: 'GET', url: '/oidc/.well-known/openid-configuration' })).json().id_token_signing_alg_values_supported as string[];
+    (await t.app.inject({ method: 'GET', url: '/oidc/.well-known/openid-configuration' })).json()
+      .id_token_signing_alg_values_supported as string[];
 
   it('an ID token signed before a rotation stays a valid id_token_hint until its key is retired; new ID tokens carry the new kid', async () => {
     const oldKid = readKeys().keys[0]!.kid as string;
@@ -76,7 +78,11 @@ describe('signing keys reloaded without a restart: ID tokens, discovery and a re
     await expect(t.app.reloadKeys()).resolves.toBe(true);
     expect(await idTokenAlgs()).toEqual(['RS256', 'ES256']);
 
-    const refreshed = await tokenRequest(t, { grant_type: 'refresh_token', refresh_token: before.refresh_token, client_id: 'spa' }, proofKey);
+    const refreshed = await tokenRequest(
+      t,
+      { grant_type: 'refresh_token', refresh_token: before.refresh_token, client_id: 'spa' },
+      proofKey,
+    );
     expect(refreshed.statusCode).toBe(200);
     expect(kidOf(refreshed.json().id_token)).toBe(next.kid);
     expect(decodeProtectedHeader(refreshed.json().id_token).alg).toBe('RS256');
@@ -143,7 +149,14 @@ describe('the nonce secret from the config rotates on reload: publish the new on
   it('dpop.previousNonceSecret first accepts the next secret, then (swapped) the former one; an invalid config is refused and changes nothing', async () => {
     const clock = testClock(Date.now());
     const dataDir = mkdtempSync(join(tmpdir(), 'dpop-oidc-nonce-reload-'));
-    const raw = { issuer, logLevel: 'silent', dataDir, clients: defaultTestClients(), users: await testUsers(), dpop: { nonceSecret: oldSecret } };
+    const raw = {
+      issuer,
+      logLevel: 'silent',
+      dataDir,
+      clients: defaultTestClients(),
+      users: await testUsers(),
+      dpop: { nonceSecret: oldSecret },
+    };
     const app = await buildApp({ config: parseConfig(raw), clock });
     const proofKey = await makeProofKey();
     const token = async (nonce?: string) =>

@@ -34,7 +34,12 @@ async function rotationSetup() {
       // Long nonce steps: a nonce from before a rotation is still in its window however slow the machine.
       dpop: { nonceStepSeconds: 3600 },
       clients: [
-        { client_id: service.id, client_secret_hash: hashClientSecret(service.secret), grant_types: ['client_credentials'], scope: 'api:read' },
+        {
+          client_id: service.id,
+          client_secret_hash: hashClientSecret(service.secret),
+          grant_types: ['client_credentials'],
+          scope: 'api:read',
+        },
         {
           client_id: nonceClient.id,
           client_secret_hash: hashClientSecret(nonceClient.secret),
@@ -42,11 +47,23 @@ async function rotationSetup() {
           scope: 'api:read',
           dpop_require_nonce: true,
         },
-        { client_id: resourceServer.id, client_secret_hash: hashClientSecret(resourceServer.secret), grant_types: [], introspection_allowed: true },
+        {
+          client_id: resourceServer.id,
+          client_secret_hash: hashClientSecret(resourceServer.secret),
+          grant_types: [],
+          introspection_allowed: true,
+        },
       ],
     }),
   );
-  const env = { CONFIG_FILE: configFile, DATA_DIR: join(dir, 'data'), PORT: String(port), HOST: '127.0.0.1', ISSUER: issuer, LOG_LEVEL: 'info' };
+  const env = {
+    CONFIG_FILE: configFile,
+    DATA_DIR: join(dir, 'data'),
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ISSUER: issuer,
+    LOG_LEVEL: 'info',
+  };
   const key = await makeProofKey();
   const server = await startServerProcess(env, baseUrl, running);
 
@@ -69,7 +86,10 @@ async function rotationSetup() {
   };
   const profile = async (accessToken: string) =>
     fetch(`${issuer}/profile`, {
-      headers: { authorization: `DPoP ${accessToken}`, dpop: await makeProof(key, { htm: 'GET', htu: `${issuer}/profile`, iat: now(), accessToken }) },
+      headers: {
+        authorization: `DPoP ${accessToken}`,
+        dpop: await makeProof(key, { htm: 'GET', htu: `${issuer}/profile`, iat: now(), accessToken }),
+      },
     });
   const introspect = async (accessToken: string) => {
     const response = await fetch(`${issuer}/introspect`, {
@@ -101,7 +121,9 @@ describe('signing-key rotation on SIGHUP, on a real process (docs/operations.md)
 
     const generated = await keys('generate');
     expect(generated).toMatchObject({ code: 0, stderr: '' });
-    const kidB = /^generated ES256 key (\S+), published: reload every server \(SIGHUP\), wait for JWKS caches, then rotate\n$/.exec(generated.stdout)?.[1];
+    const kidB = /^generated ES256 key (\S+), published: reload every server \(SIGHUP\), wait for JWKS caches, then rotate\n$/.exec(
+      generated.stdout,
+    )?.[1];
     expect(kidB).toBeDefined();
     // Nothing changes before the signal.
     expect((await jwksKids()).map((jwk) => jwk.kid)).toEqual([kidA]);
@@ -128,7 +150,10 @@ describe('signing-key rotation on SIGHUP, on a real process (docs/operations.md)
       code: 1,
       stderr: expect.stringContaining(`${kidB} is the active key; rotate to another key first`),
     });
-    expect(await keys('retire', kidA)).toMatchObject({ code: 0, stdout: `retired ${kidA}: reload every server (SIGHUP); tokens it signed no longer verify\n` });
+    expect(await keys('retire', kidA)).toMatchObject({
+      code: 0,
+      stdout: `retired ${kidA}: reload every server (SIGHUP); tokens it signed no longer verify\n`,
+    });
     expect(await server.reload()).toMatchObject({ level: 30, activeKid: kidB, publishedKids: [] });
     expect((await jwksKids()).map((jwk) => jwk.kid)).toEqual([kidB]);
     const refused = await profile(tokenA);
@@ -192,7 +217,9 @@ describe('signing-key rotation on SIGHUP, on a real process (docs/operations.md)
 
     expect(await keys('rotate-nonce-secret')).toMatchObject({
       code: 0,
-      stdout: expect.stringMatching(/^rotated the nonce secret in \S+nonce-secret; the previous one is accepted until the next rotation: reload every server \(SIGHUP\)\n$/),
+      stdout: expect.stringMatching(
+        /^rotated the nonce secret in \S+nonce-secret; the previous one is accepted until the next rotation: reload every server \(SIGHUP\)\n$/,
+      ),
     });
     expect(await server.reload()).toMatchObject({ level: 30, nonceSecrets: 2 });
     const accepted = await tokenResponse(nonceClient, proofKey, nonceBefore);

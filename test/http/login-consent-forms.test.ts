@@ -79,13 +79,17 @@ describe('the sign-in and consent forms', () => {
     });
 
     it('refuses a wrong CSRF token with a 400 page', async () => {
-      expectRefusedForm(await browser.submit(await loginPage(), { username: alice.username, password: alice.password, csrf: 'x'.repeat(22) }));
+      expectRefusedForm(
+        await browser.submit(await loginPage(), { username: alice.username, password: alice.password, csrf: 'x'.repeat(22) }),
+      );
     });
 
     it('refuses a missing CSRF token with a 400 page', async () => {
       const page = await loginPage();
       const { interaction } = hiddenFields(page.body);
-      expectRefusedForm(await browser.post('/oidc/login', { interaction: interaction!, username: alice.username, password: alice.password }));
+      expectRefusedForm(
+        await browser.post('/oidc/login', { interaction: interaction!, username: alice.username, password: alice.password }),
+      );
     });
 
     it('refuses a post without the interaction cookie (another browser) with a 400 page', async () => {
@@ -186,7 +190,9 @@ describe('cookies of an http issuer (local development)', () => {
       const browser = new Browser(t.app);
       const page = await browser.get(authorizeUrl(pkcePair().challenge));
       const response = await browser.submit(page, { username: alice.username, password: alice.password });
-      expect(setCookie(response, sessionCookie)).toMatch(/^dpop_oidc_session=[A-Za-z0-9_-]{43}; Max-Age=28800; Path=\/oidc; HttpOnly; SameSite=Lax$/);
+      expect(setCookie(response, sessionCookie)).toMatch(
+        /^dpop_oidc_session=[A-Za-z0-9_-]{43}; Max-Age=28800; Path=\/oidc; HttpOnly; SameSite=Lax$/,
+      );
     } finally {
       await t.app.close();
     }

@@ -30,7 +30,9 @@ function expectConfirmationPage(response: LightMyRequestResponse): void {
 function expectSessionCleared(response: LightMyRequestResponse): void {
   const values = response.headers['set-cookie'];
   const cleared = (Array.isArray(values) ? values : [String(values)]).find((value) => value.startsWith(`${sessionCookie}=`));
-  expect(cleared).toMatch(/^dpop_oidc_session=; Max-Age=0; Path=\/oidc; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Lax$/);
+  expect(cleared).toMatch(
+    /^dpop_oidc_session=; Max-Age=0; Path=\/oidc; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Lax$/,
+  );
 }
 
 describe('GET and POST /oidc/logout (OpenID Connect RP-Initiated Logout 1.0)', () => {
@@ -134,7 +136,12 @@ describe('GET and POST /oidc/logout (OpenID Connect RP-Initiated Logout 1.0)', (
     it('does not clear the session cookie on a POST without it, as a cross-site form post sends (logout CSRF)', async () => {
       // SameSite=Lax keeps the cookie off a cross-site POST, but the browser still applies the
       // Set-Cookie of that top-level response: clearing it would sign out without confirmation.
-      const response = await t.app.inject({ method: 'POST', url: '/oidc/logout', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: '' });
+      const response = await t.app.inject({
+        method: 'POST',
+        url: '/oidc/logout',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: '',
+      });
       expect(response.statusCode).toBe(200);
       expect(response.headers['set-cookie']).toBeUndefined();
       expect(await signedIn()).toBe(true);
@@ -147,13 +154,20 @@ describe('GET and POST /oidc/logout (OpenID Connect RP-Initiated Logout 1.0)', (
       expect(await signedIn()).toBe(true);
     });
 
-    it("asks when the id_token_hint names another user than the signed-in one", async () => {
+    it('asks when the id_token_hint names another user than the signed-in one', async () => {
       const bobBrowser = new Browser(t.app);
-      const login = await bobBrowser.get(authorizeUrl(challenge, { clientId: 'first-party-spa', redirectUri: 'http://localhost:5173/callback', scope: 'openid' }));
+      const login = await bobBrowser.get(
+        authorizeUrl(challenge, { clientId: 'first-party-spa', redirectUri: 'http://localhost:5173/callback', scope: 'openid' }),
+      );
       expect((await bobBrowser.submit(login, { username: bob.username, password: bob.password })).statusCode).toBe(303);
       expectConfirmationPage(await bobBrowser.get(logoutUrl({ id_token_hint: idToken, post_logout_redirect_uri: signedOut })));
       const still = await bobBrowser.get(
-        authorizeUrl(challenge, { clientId: 'first-party-spa', redirectUri: 'http://localhost:5173/callback', scope: 'openid', params: { prompt: 'none' } }),
+        authorizeUrl(challenge, {
+          clientId: 'first-party-spa',
+          redirectUri: 'http://localhost:5173/callback',
+          scope: 'openid',
+          params: { prompt: 'none' },
+        }),
       );
       expect(redirectParams(still).get('code')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     });
@@ -196,7 +210,9 @@ describe('GET and POST /oidc/logout (OpenID Connect RP-Initiated Logout 1.0)', (
     it('refuses an id_token_hint signed by another key under our kid', async () => {
       const { privateKey } = await generateKeyPair('ES256');
       const kid = JSON.parse(Buffer.from(idToken.split('.')[0]!, 'base64url').toString()).kid as string;
-      const forged = await new SignJWT({ iss: issuer, sub: alice.sub, aud: 'spa' }).setProtectedHeader({ alg: 'ES256', kid }).sign(privateKey);
+      const forged = await new SignJWT({ iss: issuer, sub: alice.sub, aud: 'spa' })
+        .setProtectedHeader({ alg: 'ES256', kid })
+        .sign(privateKey);
       expectErrorPage(await browser.post('/oidc/logout', { id_token_hint: forged, post_logout_redirect_uri: signedOut }));
       expect(await signedIn()).toBe(true);
     });

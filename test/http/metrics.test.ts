@@ -2,7 +2,19 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { basicAuth, form, issuer, makeTestApp, resourceServer, serviceClient, spaOrigin, storesFailingOnce, webClient, webRedirect, type TestApp } from '../helpers/app.js';
+import {
+  basicAuth,
+  form,
+  issuer,
+  makeTestApp,
+  resourceServer,
+  serviceClient,
+  spaOrigin,
+  storesFailingOnce,
+  webClient,
+  webRedirect,
+  type TestApp,
+} from '../helpers/app.js';
 import { Browser } from '../helpers/browser.js';
 import { makeProof, makeProofKey, type ProofKey, type ProofOptions } from '../helpers/dpop.js';
 import { profileRequest, refreshRequest, spaTokens, webCode } from '../helpers/endpoints.js';
@@ -18,7 +30,10 @@ import { freePort } from '../helpers/net.js';
 const tokenUrl = `${issuer}/token`;
 const profileUrl = `${issuer}/profile`;
 
-async function measured(t: TestApp, send: () => Promise<LightMyRequestResponse>): Promise<{ response: LightMyRequestResponse; before: Scrape; after: Scrape }> {
+async function measured(
+  t: TestApp,
+  send: () => Promise<LightMyRequestResponse>,
+): Promise<{ response: LightMyRequestResponse; before: Scrape; after: Scrape }> {
   const before = await scrape(t);
   const response = await send();
   return { response, before, after: await scrape(t) };
@@ -110,7 +125,23 @@ describe('DPoP refusals are counted by reason: dpop_oidc_dpop_proof_refusals_tot
     try {
       const scraped = await scrape(fresh);
       // Every DpopFailureReason of src/dpop/verify-proof.ts, and the key-binding checks around it.
-      const reasons = ['missing', 'multiple', 'malformed', 'typ', 'alg', 'jwk', 'signature', 'jti', 'htm', 'htu', 'iat', 'nonce', 'ath', 'replay', 'replay_quota'];
+      const reasons = [
+        'missing',
+        'multiple',
+        'malformed',
+        'typ',
+        'alg',
+        'jwk',
+        'signature',
+        'jti',
+        'htm',
+        'htu',
+        'iat',
+        'nonce',
+        'ath',
+        'replay',
+        'replay_quota',
+      ];
       for (const reason of [...reasons, 'jkt', 'dpop_jkt', 'bearer_downgrade', 'not_bound']) {
         expect(scraped.value('dpop_oidc_dpop_proof_refusals_total', { reason })).toBe(0);
       }
@@ -156,7 +187,9 @@ describe('tokens issued, by grant type and token type: dpop_oidc_tokens_issued_t
 
   it('counts client_credentials with and without a proof', async () => {
     const key = await makeProofKey();
-    const dpop = await measured(t, async () => clientCredentials(t, { dpop: await makeProof(key, { htu: tokenUrl, iat: t.clock() / 1000 }) }));
+    const dpop = await measured(t, async () =>
+      clientCredentials(t, { dpop: await makeProof(key, { htu: tokenUrl, iat: t.clock() / 1000 }) }),
+    );
     expect(dpop.response.json().token_type).toBe('DPoP');
     expect(issued(dpop.before, dpop.after)).toEqual({ 'client_credentials,DPoP': 1 });
     const bearer = await measured(t, () => clientCredentials(t, {}));
@@ -204,8 +237,14 @@ describe('client authentication failures, by the method presented: dpop_oidc_cli
     t.app.inject({ method: 'POST', url: '/oidc/token', headers: { ...form, ...headers }, payload });
 
   it.each([
-    { method: 'client_secret_basic', send: () => token('grant_type=client_credentials', { authorization: basicAuth(serviceClient.id, 'wrong') }) },
-    { method: 'client_secret_basic', send: () => token('grant_type=client_credentials', { authorization: basicAuth('no-such-client', 'wrong') }) },
+    {
+      method: 'client_secret_basic',
+      send: () => token('grant_type=client_credentials', { authorization: basicAuth(serviceClient.id, 'wrong') }),
+    },
+    {
+      method: 'client_secret_basic',
+      send: () => token('grant_type=client_credentials', { authorization: basicAuth('no-such-client', 'wrong') }),
+    },
     { method: 'client_secret_post', send: () => token('grant_type=client_credentials&client_id=post-client&client_secret=wrong') },
     { method: 'none', send: () => token('grant_type=client_credentials&client_id=no-such-client') },
     {
@@ -294,7 +333,9 @@ describe('stores: time of each operation and errors, by store and operation', ()
     const t = await makeTestApp({ dpop: { replayCacheMaxEntries: 5000 } });
     try {
       const key = await makeProofKey();
-      const { before, after } = await measured(t, async () => clientCredentials(t, { dpop: await makeProof(key, { htu: tokenUrl, iat: t.clock() / 1000 }) }));
+      const { before, after } = await measured(t, async () =>
+        clientCredentials(t, { dpop: await makeProof(key, { htu: tokenUrl, iat: t.clock() / 1000 }) }),
+      );
       expect(moved(before, after, 'dpop_oidc_replay_cache_entries')).toEqual({ '(no labels)': 1 });
       expect(after.value('dpop_oidc_replay_cache_capacity')).toBe(5000);
       expect(moved(before, after, 'dpop_oidc_store_operation_duration_seconds_count')).toEqual({ 'replay_cache,claim': 1 });
@@ -321,7 +362,10 @@ describe('HTTP requests, signing keys, proof clock skew, process metrics', () =>
       await t.app.inject({ method: 'GET', url: '/oidc/a-path-of-its-own?x=1' });
       return t.app.inject({ method: 'GET', url: '/oidc/another-path' });
     });
-    expect(moved(unknown.before, unknown.after, 'dpop_oidc_http_requests_total')).toEqual({ 'unmatched,GET,404': 2, '/metrics,GET,200': 1 });
+    expect(moved(unknown.before, unknown.after, 'dpop_oidc_http_requests_total')).toEqual({
+      'unmatched,GET,404': 2,
+      '/metrics,GET,200': 1,
+    });
   });
 
   it('observes iat minus server time of an accepted proof in dpop_oidc_dpop_proof_clock_skew_seconds', async () => {
@@ -346,7 +390,9 @@ describe('HTTP requests, signing keys, proof clock skew, process metrics', () =>
   it('names the signing key in dpop_oidc_signing_key_info{kid,alg,state}', async () => {
     const jwks = (await t.app.inject({ method: 'GET', url: '/oidc/jwks' })).json() as { keys: Array<{ kid: string; alg: string }> };
     const scraped = await scrape(t);
-    expect(scraped.series('dpop_oidc_signing_key_info')).toEqual([{ labels: { kid: jwks.keys[0]!.kid, alg: 'ES256', state: 'signing' }, value: 1 }]);
+    expect(scraped.series('dpop_oidc_signing_key_info')).toEqual([
+      { labels: { kid: jwks.keys[0]!.kid, alg: 'ES256', state: 'signing' }, value: 1 },
+    ]);
   });
 
   it('includes the default process metrics', async () => {
@@ -373,11 +419,19 @@ describe('the /metrics endpoint', () => {
   });
 
   it('answers no CORS, even to an Origin allowed at the token endpoint', async () => {
-    const allowedThere = await t.app.inject({ method: 'OPTIONS', url: '/oidc/token', headers: { origin: spaOrigin, 'access-control-request-method': 'POST' } });
+    const allowedThere = await t.app.inject({
+      method: 'OPTIONS',
+      url: '/oidc/token',
+      headers: { origin: spaOrigin, 'access-control-request-method': 'POST' },
+    });
     expect(allowedThere.headers['access-control-allow-origin']).toBe(spaOrigin);
     const get = await t.app.inject({ method: 'GET', url: '/metrics', headers: { origin: spaOrigin } });
     expect(get.statusCode).toBe(200);
-    const preflight = await t.app.inject({ method: 'OPTIONS', url: '/metrics', headers: { origin: spaOrigin, 'access-control-request-method': 'GET' } });
+    const preflight = await t.app.inject({
+      method: 'OPTIONS',
+      url: '/metrics',
+      headers: { origin: spaOrigin, 'access-control-request-method': 'GET' },
+    });
     for (const response of [get, preflight]) {
       expect(Object.keys(response.headers).filter((name) => name.startsWith('access-control-'))).toEqual([]);
     }
@@ -471,9 +525,13 @@ describe('docs/metrics.md and docs/grafana-dashboard.json', () => {
   });
 
   it('queries only metrics that are exposed', () => {
-    const dashboard = JSON.parse(readFileSync('docs/grafana-dashboard.json', 'utf8')) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
+    const dashboard = JSON.parse(readFileSync('docs/grafana-dashboard.json', 'utf8')) as {
+      panels: Array<{ targets?: Array<{ expr: string }> }>;
+    };
     const queried = new Set(
-      dashboard.panels.flatMap((panel) => panel.targets ?? []).flatMap((target) => [...target.expr.matchAll(/\b((?:dpop_oidc|process|nodejs)_[a-z0-9_]+)/g)].map((match) => match[1]!)),
+      dashboard.panels
+        .flatMap((panel) => panel.targets ?? [])
+        .flatMap((target) => [...target.expr.matchAll(/\b((?:dpop_oidc|process|nodejs)_[a-z0-9_]+)/g)].map((match) => match[1]!)),
     );
     expect(queried.size).toBeGreaterThanOrEqual(15);
     for (const name of queried) expect(names, name).toContain(name.replace(/_(bucket|sum|count)$/, ''));

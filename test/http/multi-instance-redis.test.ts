@@ -13,7 +13,17 @@ import { RedisRefreshTokenStore } from '../../src/stores/redis/refresh-token-sto
 import { RedisReplayCache } from '../../src/stores/redis/replay-cache.js';
 import { RedisRevokedTokens } from '../../src/stores/redis/revoked-tokens.js';
 import { RedisSessionStore } from '../../src/stores/redis/session-store.js';
-import { basicAuth, defaultTestClients, form, issuer, makeTestApp, resourceServer, serviceClient, testClock, type TestApp } from '../helpers/app.js';
+import {
+  basicAuth,
+  defaultTestClients,
+  form,
+  issuer,
+  makeTestApp,
+  resourceServer,
+  serviceClient,
+  testClock,
+  type TestApp,
+} from '../helpers/app.js';
 import { Browser, redirectParams } from '../helpers/browser.js';
 import { makeProof, makeProofKey, type ProofKey } from '../helpers/dpop.js';
 import { authorizeUrl, codeExchange, signInAndConsent, tokenRequest } from '../helpers/flow.js';
@@ -115,7 +125,11 @@ describe('two instances sharing Redis', () => {
     const reuse = await tokenRequest(b, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: 'spa' }, key);
     expect(reuse.statusCode).toBe(400);
     expect(reuse.json().error).toBe('invalid_grant');
-    const successor = await tokenRequest(a, { grant_type: 'refresh_token', refresh_token: rotated.json().refresh_token, client_id: 'spa' }, key);
+    const successor = await tokenRequest(
+      a,
+      { grant_type: 'refresh_token', refresh_token: rotated.json().refresh_token, client_id: 'spa' },
+      key,
+    );
     expect(successor.json().error).toBe('invalid_grant');
     expect((await introspect(a, rotated.json().access_token)).json()).toEqual({ active: false });
   });
@@ -138,7 +152,11 @@ describe('two instances sharing Redis', () => {
 
 describe('Redis unavailable', () => {
   it('stops start-up with a clear message when Redis cannot be reached', async () => {
-    const config = parseConfig({ issuer, clients: defaultTestClients(), store: { type: 'redis', redisUrl: 'redis://user:secret@127.0.0.1:1' } });
+    const config = parseConfig({
+      issuer,
+      clients: defaultTestClients(),
+      store: { type: 'redis', redisUrl: 'redis://user:secret@127.0.0.1:1' },
+    });
     await expect(createStores(config.store, { replayCacheMaxEntries: 1000 }, systemClock)).rejects.toThrow(
       /^cannot reach Redis at redis:\/\/user:\*\*\*@127\.0\.0\.1:1/,
     );

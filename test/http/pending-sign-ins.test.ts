@@ -12,7 +12,11 @@ const firstParty = { clientId: 'first-party-spa', redirectUri: 'http://localhost
 
 /** The error code and reason of the last OAuth error the app logged. */
 function lastRefusal(t: TestApp): { error: string; reason: string } {
-  const lines = t.logs().trim().split('\n').map((line) => JSON.parse(line) as { oauthError?: { error: string; reason: string } });
+  const lines = t
+    .logs()
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { oauthError?: { error: string; reason: string } });
   return lines.reverse().find((line) => line.oauthError !== undefined)!.oauthError!;
 }
 
@@ -56,7 +60,11 @@ describe('a pending sign-in is held by the browser, not the server', () => {
   it('starts more pending sign-ins than any store bound, from many addresses, and a user still signs in', async () => {
     const { challenge } = pkcePair();
     for (let caller = 0; caller < 150; caller++) {
-      const page = await t.app.inject({ method: 'GET', url: authorizeUrl(challenge), remoteAddress: `198.51.${caller >> 8}.${caller & 255}` });
+      const page = await t.app.inject({
+        method: 'GET',
+        url: authorizeUrl(challenge),
+        remoteAddress: `198.51.${caller >> 8}.${caller & 255}`,
+      });
       expect(page.statusCode).toBe(200);
     }
     const browser = new Browser(t.app);
@@ -71,7 +79,9 @@ describe('a pending sign-in is held by the browser, not the server', () => {
     const other = await makeTestApp({}, { clock: t.clock });
     try {
       const atA = new Browser(t.app);
-      const login = await atA.get(authorizeUrl(pkcePair().challenge, { clientId: firstParty.clientId, redirectUri: firstParty.redirectUri, scope: firstParty.scope }));
+      const login = await atA.get(
+        authorizeUrl(pkcePair().challenge, { clientId: firstParty.clientId, redirectUri: firstParty.redirectUri, scope: firstParty.scope }),
+      );
       const atB = new Browser(other.app);
       for (const [name, value] of atA.cookies) atB.cookies.set(name, value);
       const redirect = await atB.submit(login, { username: alice.username, password: alice.password });
@@ -158,10 +168,13 @@ describe('one sign-in mints one code', () => {
     }
   });
 
-  it('refuses a consent from a browser whose session is another user\'s or gone: 400, reason session', async () => {
+  it("refuses a consent from a browser whose session is another user's or gone: 400, reason session", async () => {
     const browser = new Browser(t.app);
     const form = await consentForm(browser);
-    const withoutSession = form.cookie.split('; ').filter((cookie) => !cookie.startsWith(`${sessionCookie}=`)).join('; ');
+    const withoutSession = form.cookie
+      .split('; ')
+      .filter((cookie) => !cookie.startsWith(`${sessionCookie}=`))
+      .join('; ');
     expectRefusedForm(await postConsent(t, { ...form, cookie: withoutSession }));
     expect(lastRefusal(t)).toEqual({ error: 'invalid_request', reason: 'session' });
   });
@@ -229,7 +242,9 @@ describe('two instances sharing Redis: one sign-in mints one code', () => {
     const forms = [await consentForm(browsers[0]!, 'openid profile'), await consentForm(browsers[1]!, 'openid api:read')];
     const answers = await Promise.all([postConsent(a, forms[0]!), postConsent(b, forms[1]!)]);
     expect(answers.map((answer) => answer.statusCode)).toEqual([303, 303]);
-    const silent = await browsers[0]!.get(authorizeUrl(pkcePair().challenge, { scope: 'openid profile api:read', params: { prompt: 'none' } }));
+    const silent = await browsers[0]!.get(
+      authorizeUrl(pkcePair().challenge, { scope: 'openid profile api:read', params: { prompt: 'none' } }),
+    );
     expect(redirectParams(silent).get('code')).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 

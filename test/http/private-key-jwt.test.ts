@@ -72,7 +72,10 @@ describe('private_key_jwt client authentication (RFC 7523, OIDC Core §9)', () =
     ['signed by another key', async () => assertion({}, otherKey)],
     ['expired', async () => assertion({ iat: now() - 120, exp: now() - 60 })],
     ['living longer than five minutes', async () => assertion({ exp: now() + 3600 })],
-    ['living longer than five minutes behind an iat in the future', async () => assertion({ iat: now() + 86_400, exp: now() + 86_400 + 60 })],
+    [
+      'living longer than five minutes behind an iat in the future',
+      async () => assertion({ iat: now() + 86_400, exp: now() + 86_400 + 60 }),
+    ],
     ['for another audience', async () => assertion({ aud: 'https://other.example/token' })],
     ['with iss other than sub', async () => assertion({ iss: 'service' })],
     ['without jti', async () => assertion({ jti: undefined })],
@@ -85,7 +88,11 @@ describe('private_key_jwt client authentication (RFC 7523, OIDC Core §9)', () =
   });
 
   it('refuses a client_id that differs from the assertion subject', async () => {
-    const response = await token({ client_id: serviceClient.id, client_assertion_type: jwtBearerAssertionType, client_assertion: await assertion() });
+    const response = await token({
+      client_id: serviceClient.id,
+      client_assertion_type: jwtBearerAssertionType,
+      client_assertion: await assertion(),
+    });
     expect(response.statusCode).toBe(401);
     expect(response.json().error).toBe('invalid_client');
     expect(lastReason(t)).toBe('client_auth');
@@ -106,7 +113,11 @@ describe('private_key_jwt client authentication (RFC 7523, OIDC Core §9)', () =
     expect(wrongType.statusCode).toBe(400);
     expect(wrongType.json().error).toBe('invalid_request');
     expect(lastReason(t)).toBe('client_auth');
-    const twoMethods = await token({ client_assertion_type: jwtBearerAssertionType, client_assertion: await assertion(), client_secret: 'x' });
+    const twoMethods = await token({
+      client_assertion_type: jwtBearerAssertionType,
+      client_assertion: await assertion(),
+      client_secret: 'x',
+    });
     expect(twoMethods.statusCode).toBe(400);
     expect(twoMethods.json().error).toBe('invalid_request');
     expect(lastReason(t)).toBe('client_auth');
@@ -145,6 +156,8 @@ describe('private_key_jwt client authentication (RFC 7523, OIDC Core §9)', () =
   it('refuses a private_key_jwt client without jwks, or with a private key in it, at start-up', () => {
     const base = { client_id: 'c', token_endpoint_auth_method: 'private_key_jwt', grant_types: ['client_credentials'] };
     expect(() => parseConfig({ clients: [base] })).toThrow(/clients\.0\.jwks: required for private_key_jwt/);
-    expect(() => parseConfig({ clients: [{ ...base, jwks: { keys: [{ kty: 'EC', d: 'secret' }] } }] })).toThrow(/clients\.0\.jwks\.keys\.0: must be a public key/);
+    expect(() => parseConfig({ clients: [{ ...base, jwks: { keys: [{ kty: 'EC', d: 'secret' }] } }] })).toThrow(
+      /clients\.0\.jwks\.keys\.0: must be a public key/,
+    );
   });
 });

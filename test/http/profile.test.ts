@@ -127,9 +127,7 @@ describe('GET and POST /oidc/profile (RFC 9449 §7, RFC 6750)', () => {
     expect(response.statusCode).toBe(401);
     expect(response.json().error).toBe('invalid_token');
     expect(lastReason(t)).toBe('jkt');
-    expect(response.headers['www-authenticate']).toBe(
-      `DPoP error="invalid_token", error_description="Invalid DPoP key binding", ${algs}`,
-    );
+    expect(response.headers['www-authenticate']).toBe(`DPoP error="invalid_token", error_description="Invalid DPoP key binding", ${algs}`);
   });
 
   it('refuses an unbound token presented with the DPoP scheme', async () => {

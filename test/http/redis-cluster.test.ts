@@ -59,12 +59,16 @@ describe.skipIf(!nodes)('two instances on a Redis Cluster', () => {
     const next = refreshed.json() as UserTokens;
     expect(grantTagOfTokenId(decodeJwt(next.access_token).jti!)).toBe(grantTagOfTokenId(decodeJwt(tokens.access_token).jti!));
 
-    expect((await revokeRequest(a, { client_id: 'spa', token: next.refresh_token!, token_type_hint: 'refresh_token' })).statusCode).toBe(200);
+    expect((await revokeRequest(a, { client_id: 'spa', token: next.refresh_token!, token_type_hint: 'refresh_token' })).statusCode).toBe(
+      200,
+    );
     for (const accessToken of [tokens.access_token, next.access_token]) {
       expect(await introspect(b, accessToken)).toEqual({ active: false });
       const profile = await profileRequest(b, accessToken, key);
       expect(profile.statusCode).toBe(401);
-      expect(profile.headers['www-authenticate']).toMatch(/^DPoP error="invalid_token", error_description="access token has been revoked", /);
+      expect(profile.headers['www-authenticate']).toMatch(
+        /^DPoP error="invalid_token", error_description="access token has been revoked", /,
+      );
     }
     const refresh = await refreshRequest(b, next.refresh_token!, key);
     expect(refresh.statusCode).toBe(400);
@@ -98,7 +102,10 @@ describe.skipIf(!nodes)('two instances on a Redis Cluster', () => {
   });
 
   describe('checks the eviction policy of every master', () => {
-    const setPolicy = (port: number, policy: string) => masters().find((node) => node.options.port === port)!.config('SET', 'maxmemory-policy', policy);
+    const setPolicy = (port: number, policy: string) =>
+      masters()
+        .find((node) => node.options.port === port)!
+        .config('SET', 'maxmemory-policy', policy);
     const lastPort = () => Number(new URL(nodes!.at(-1)!).port);
 
     it('refuses to start when one master may evict, naming it; /readyz then says redis_evicting', async () => {

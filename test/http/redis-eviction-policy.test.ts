@@ -11,9 +11,13 @@ import { makeTestApp, type TestApp } from '../helpers/app.js';
 
 /** A redis-server of this test's own, on a port given to it, killed after. */
 async function startRedis(port: number, args: string[]): Promise<{ stop: () => Promise<void> }> {
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -76,7 +80,9 @@ describe('a Redis that may evict keys is refused (evicted revocations and replay
 
     it('starts with store.allowEvictingRedis, and /readyz then answers 200', async () => {
       await setPolicy('allkeys-lru');
-      const t = await makeTestApp({ store: { type: 'redis', redisUrl: `redis://127.0.0.1:${port}`, keyPrefix: 'dpop-oidc-test:', allowEvictingRedis: true } });
+      const t = await makeTestApp({
+        store: { type: 'redis', redisUrl: `redis://127.0.0.1:${port}`, keyPrefix: 'dpop-oidc-test:', allowEvictingRedis: true },
+      });
       apps.push(t);
       const response = await t.app.inject({ method: 'GET', url: '/readyz' });
       expect(response.statusCode).toBe(200);

@@ -24,7 +24,11 @@ if (!available) console.warn('redis-server not found: the Redis Sentinel test is
 
 describe.skipIf(!available)('the store through Redis Sentinel', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dpop-oidc-sentinel-'));
-  const store = { type: 'redis' as const, redisSentinel: { sentinels: [{ host: '127.0.0.1', port: sentinelPort }], name: 'dpop' }, keyPrefix: 'dpop-oidc-test:' };
+  const store = {
+    type: 'redis' as const,
+    redisSentinel: { sentinels: [{ host: '127.0.0.1', port: sentinelPort }], name: 'dpop' },
+    keyPrefix: 'dpop-oidc-test:',
+  };
   let master: SpawnedServer | undefined;
   let sentinel: SpawnedServer | undefined;
   let t: TestApp;

@@ -21,9 +21,13 @@ const pauseMs = 4000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function startRedis(): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
   const client = createRedisClient(`redis://127.0.0.1:${port}`);
   try {
     for (let attempt = 0; attempt < 50; attempt++) {
@@ -88,12 +92,15 @@ describe(`a ${pauseMs / 1000} s Redis stall while ${users} signed-in users refre
     for (const key of keys) signedIn.push(await spaTokens(t, key));
 
     stopOnNextRotation = true;
-    const during: LightMyRequestResponse[] = await Promise.all(keys.map((key, user) => refreshRequest(t, signedIn[user]!.refresh_token!, key)));
+    const during: LightMyRequestResponse[] = await Promise.all(
+      keys.map((key, user) => refreshRequest(t, signedIn[user]!.refresh_token!, key)),
+    );
     const timedOut = during.filter((response) => response.statusCode === 503);
     // The rotation that stopped Redis, at least, timed out; no request was answered otherwise.
     expect(timedOut.length).toBeGreaterThanOrEqual(1);
     for (const response of during) expect([200, 503]).toContain(response.statusCode);
-    for (const response of timedOut) expect(response.json()).toEqual({ error: 'temporarily_unavailable', error_description: 'try again later' });
+    for (const response of timedOut)
+      expect(response.json()).toEqual({ error: 'temporarily_unavailable', error_description: 'try again later' });
 
     await sleep(Math.max(0, stoppedAt + pauseMs - Date.now()));
     redis.kill('SIGCONT');

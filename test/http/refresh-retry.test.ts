@@ -15,7 +15,11 @@ function expectTokens(response: LightMyRequestResponse): UserTokens {
 
 /** The `reason` of the last OAuth error the app logged. */
 function lastReason(t: TestApp): string | undefined {
-  const lines = t.logs().trim().split('\n').map((line) => JSON.parse(line) as { oauthError?: { reason?: string } });
+  const lines = t
+    .logs()
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { oauthError?: { reason?: string } });
   return lines.filter((line) => line.oauthError).at(-1)?.oauthError?.reason;
 }
 
@@ -69,7 +73,9 @@ describe("the holder's retry of a just-rotated refresh token (refreshToken.reuse
   });
 
   it('gives two concurrent refreshes with one token (two tabs, a double submit) both an answer, with the same successor', async () => {
-    const [a, b] = (await Promise.all([refreshRequest(t, tokens.refresh_token!, key), refreshRequest(t, tokens.refresh_token!, key)])).map(expectTokens);
+    const [a, b] = (await Promise.all([refreshRequest(t, tokens.refresh_token!, key), refreshRequest(t, tokens.refresh_token!, key)])).map(
+      expectTokens,
+    );
     expect(a!.refresh_token).toBe(b!.refresh_token);
     expect((await introspect(t, a!.access_token)).active).toBe(true);
     expect((await introspect(t, b!.access_token)).active).toBe(true);

@@ -49,9 +49,14 @@ describe('POST /oidc/token, grant_type=refresh_token (RFC 6749 §6, RFC 9449 §5
 
     it('refuses an invalid proof (wrong htu) with invalid_dpop_proof, without consuming the token', async () => {
       const badProof = await makeProof(key, { htu: `${issuer}/revoke`, iat: t.clock() / 1000 });
-      const response = await tokenRequest(t, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token!, client_id: 'spa' }, undefined, {
-        dpop: badProof,
-      });
+      const response = await tokenRequest(
+        t,
+        { grant_type: 'refresh_token', refresh_token: tokens.refresh_token!, client_id: 'spa' },
+        undefined,
+        {
+          dpop: badProof,
+        },
+      );
       expectTokenError(t, response, 'invalid_dpop_proof', 'htu');
       expectTokens(await refreshRequest(t, tokens.refresh_token!, key));
     });
@@ -109,7 +114,12 @@ describe('POST /oidc/token, grant_type=refresh_token (RFC 6749 §6, RFC 9449 §5
   describe('refusals', () => {
     it('refuses a refresh token presented by another client with invalid_grant, without consuming it', async () => {
       expectTokenError(t, await refreshRequest(t, tokens.refresh_token!, key, {}, 'first-party-spa'), 'invalid_grant', 'refresh_token');
-      expectTokenError(t, await webTokenRequest(t, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! }, key), 'invalid_grant', 'refresh_token');
+      expectTokenError(
+        t,
+        await webTokenRequest(t, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! }, key),
+        'invalid_grant',
+        'refresh_token',
+      );
       expectTokens(await refreshRequest(t, tokens.refresh_token!, key));
     });
 
@@ -118,7 +128,12 @@ describe('POST /oidc/token, grant_type=refresh_token (RFC 6749 §6, RFC 9449 §5
     });
 
     it('refuses a missing refresh_token with invalid_request', async () => {
-      expectTokenError(t, await tokenRequest(t, { grant_type: 'refresh_token', client_id: 'spa' }, key), 'invalid_request', 'refresh_token');
+      expectTokenError(
+        t,
+        await tokenRequest(t, { grant_type: 'refresh_token', client_id: 'spa' }, key),
+        'invalid_request',
+        'refresh_token',
+      );
     });
 
     it('refuses an expired refresh token (14 days) with invalid_grant', async () => {

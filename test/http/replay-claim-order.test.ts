@@ -63,7 +63,10 @@ describe('a DPoP proof is claimed only after every check an unauthenticated call
     t.app.inject({
       method: 'GET',
       url: '/oidc/profile',
-      headers: { authorization: `DPoP ${token}`, dpop: await makeProof(proofKey, { htm: 'GET', htu: profileUrl, iat: now(), accessToken: token }) },
+      headers: {
+        authorization: `DPoP ${token}`,
+        dpop: await makeProof(proofKey, { htm: 'GET', htu: profileUrl, iat: now(), accessToken: token }),
+      },
     });
   const dpopToken = async () => {
     const response = await tokenRequest(basicAuth(serviceClient.id, serviceClient.secret), 'grant_type=client_credentials');
@@ -89,7 +92,13 @@ describe('a DPoP proof is claimed only after every check an unauthenticated call
     claims.length = 0;
     const response = await tokenRequest(
       '',
-      new URLSearchParams({ grant_type: 'authorization_code', client_id: 'spa', code: 'bogus', redirect_uri: 'https://spa.example.test/callback', code_verifier: 'v'.repeat(43) }).toString(),
+      new URLSearchParams({
+        grant_type: 'authorization_code',
+        client_id: 'spa',
+        code: 'bogus',
+        redirect_uri: 'https://spa.example.test/callback',
+        code_verifier: 'v'.repeat(43),
+      }).toString(),
     );
     expect(response.statusCode).toBe(400);
     expect(response.json().error).toBe('invalid_grant');
@@ -176,7 +185,11 @@ describe('after a start with the replay cache in memory, proofs and assertions m
     t.app.inject({
       method: 'POST',
       url: '/oidc/token',
-      headers: { ...form, authorization: basicAuth(serviceClient.id, serviceClient.secret), dpop: await makeProof(key, { htu: `${issuer}/token`, iat }) },
+      headers: {
+        ...form,
+        authorization: basicAuth(serviceClient.id, serviceClient.secret),
+        dpop: await makeProof(key, { htu: `${issuer}/token`, iat }),
+      },
       payload: 'grant_type=client_credentials',
     });
   const withAssertion = async (iat: number | undefined, exp: number) =>
@@ -187,7 +200,14 @@ describe('after a start with the replay cache in memory, proofs and assertions m
       payload: new URLSearchParams({
         grant_type: 'client_credentials',
         client_assertion_type: jwtBearerAssertionType,
-        client_assertion: await new SignJWT({ iss: 'signed', sub: 'signed', aud: `${issuer}/token`, jti: randomUUID(), exp, ...(iat === undefined ? {} : { iat }) })
+        client_assertion: await new SignJWT({
+          iss: 'signed',
+          sub: 'signed',
+          aud: `${issuer}/token`,
+          jti: randomUUID(),
+          exp,
+          ...(iat === undefined ? {} : { iat }),
+        })
           .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
           .sign(assertionKey),
       }).toString(),
@@ -196,7 +216,10 @@ describe('after a start with the replay cache in memory, proofs and assertions m
   it('refuses a proof made 10 s before the start, inside the iat window (RFC 9449 §11.1)', async () => {
     const response = await token(startSeconds() - 10);
     expect(response.statusCode).toBe(400);
-    expect(response.json()).toMatchObject({ error: 'invalid_dpop_proof', error_description: 'DPoP proof was made before the server started; make a new one' });
+    expect(response.json()).toMatchObject({
+      error: 'invalid_dpop_proof',
+      error_description: 'DPoP proof was made before the server started; make a new one',
+    });
     expect(reasons(t.logs()).at(-1)).toBe('iat');
   });
 

@@ -84,7 +84,13 @@ describe('one line per request, when it completes', () => {
     const response = await clientCredentials({ dpop: await makeProof(key, { htu: `${issuer}/profile`, iat: t.clock() / 1000 }) });
     expect(response.statusCode).toBe(400);
     const line = lineOf(t, response);
-    expect(line).toMatchObject({ level: 30, status: 400, route: '/oidc/token', clientId: serviceClient.id, grantType: 'client_credentials' });
+    expect(line).toMatchObject({
+      level: 30,
+      status: 400,
+      route: '/oidc/token',
+      clientId: serviceClient.id,
+      grantType: 'client_credentials',
+    });
     expect(line.oauthError).toEqual({ error: 'invalid_dpop_proof', reason: 'htu', expected: tokenUrl, received: `${issuer}/profile` });
     expect(line.tokenType).toBeUndefined();
   });
@@ -106,7 +112,13 @@ describe('one line per request, when it completes', () => {
     const token = (await clientCredentials({ dpop: await proof() })).json().access_token as string;
     const profile = await profileRequest(t, token, key);
     expect(profile.statusCode).toBe(200);
-    expect(lineOf(t, profile)).toMatchObject({ route: '/oidc/profile', method: 'GET', status: 200, clientId: serviceClient.id, tokenType: 'DPoP' });
+    expect(lineOf(t, profile)).toMatchObject({
+      route: '/oidc/profile',
+      method: 'GET',
+      status: 200,
+      clientId: serviceClient.id,
+      tokenType: 'DPoP',
+    });
 
     const introspection = await t.app.inject({
       method: 'POST',
@@ -204,7 +216,12 @@ describe('security events: the line at warn, with event', () => {
     expect(lineOf(t, await send()).level).toBe(30);
     const replayed = await send();
     expect(replayed.statusCode).toBe(400);
-    expect(lineOf(t, replayed)).toMatchObject({ level: 40, event: 'proof_replay', clientId: serviceClient.id, oauthError: { error: 'invalid_dpop_proof', reason: 'replay' } });
+    expect(lineOf(t, replayed)).toMatchObject({
+      level: 40,
+      event: 'proof_replay',
+      clientId: serviceClient.id,
+      oauthError: { error: 'invalid_dpop_proof', reason: 'replay' },
+    });
   });
 
   it('code_reuse: a code redeemed twice', async () => {
@@ -296,9 +313,15 @@ describe('an unexpected error', () => {
   it('keeps its error line, with err, beside the request line', async () => {
     const stores = await createStores(parseConfig({}).store, { replayCacheMaxEntries: 1000 }, testClock());
     const { grants } = stores;
-    stores.grants = { ...grants, create: grants.create.bind(grants), find: grants.find.bind(grants), revoke: grants.revoke.bind(grants), addAccessToken: async () => {
-      throw new Error('a bug, not a store outage');
-    } };
+    stores.grants = {
+      ...grants,
+      create: grants.create.bind(grants),
+      find: grants.find.bind(grants),
+      revoke: grants.revoke.bind(grants),
+      addAccessToken: async () => {
+        throw new Error('a bug, not a store outage');
+      },
+    };
     const t = await makeTestApp({}, { stores });
     try {
       const key = await makeProofKey();
@@ -330,7 +353,16 @@ describe('secrets stay out of the request lines', () => {
       expect(posted.statusCode).toBe(200);
       const accessToken = posted.json().access_token as string;
       const wrongSecret = 'a-wrong-secret-that-must-not-be-logged';
-      expect((await t.app.inject({ method: 'POST', url: '/oidc/token', headers: { ...form, authorization: basicAuth(serviceClient.id, wrongSecret) }, payload: 'grant_type=client_credentials' })).statusCode).toBe(401);
+      expect(
+        (
+          await t.app.inject({
+            method: 'POST',
+            url: '/oidc/token',
+            headers: { ...form, authorization: basicAuth(serviceClient.id, wrongSecret) },
+            payload: 'grant_type=client_credentials',
+          })
+        ).statusCode,
+      ).toBe(401);
       const browser = new Browser(t.app);
       const page = await browser.get(authorizeUrl(pkcePair().challenge));
       const wrongPassword = 'a-wrong-password-that-must-not-be-logged';
@@ -344,7 +376,16 @@ describe('secrets stay out of the request lines', () => {
       expect(requestLines.length).toBeGreaterThanOrEqual(8);
       // Each is the new line: by route template, never by URL.
       for (const line of requestLines) expect(typeof line.route).toBe('string');
-      for (const secret of [serviceClient.secret, wrongSecret, wrongPassword, alice.password, dpop, accessToken, tokens.access_token, tokens.refresh_token!]) {
+      for (const secret of [
+        serviceClient.secret,
+        wrongSecret,
+        wrongPassword,
+        alice.password,
+        dpop,
+        accessToken,
+        tokens.access_token,
+        tokens.refresh_token!,
+      ]) {
         expect(logs).not.toContain(secret);
       }
       expect(logs).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./);

@@ -22,7 +22,10 @@ interface Server {
  * its own config file and data directory: what a restart keeps is what is on disk.
  */
 async function startServer(env: Record<string, string>, baseUrl: string): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -79,8 +82,18 @@ describe('a restart of the embedded default keeps revocations and refuses earlie
       configFile,
       JSON.stringify({
         clients: [
-          { client_id: service.id, client_secret_hash: hashClientSecret(service.secret), grant_types: ['client_credentials'], scope: 'api:read' },
-          { client_id: resourceServer.id, client_secret_hash: hashClientSecret(resourceServer.secret), grant_types: [], introspection_allowed: true },
+          {
+            client_id: service.id,
+            client_secret_hash: hashClientSecret(service.secret),
+            grant_types: ['client_credentials'],
+            scope: 'api:read',
+          },
+          {
+            client_id: resourceServer.id,
+            client_secret_hash: hashClientSecret(resourceServer.secret),
+            grant_types: [],
+            introspection_allowed: true,
+          },
         ],
       }),
     );
@@ -91,7 +104,11 @@ describe('a restart of the embedded default keeps revocations and refuses earlie
     const token = async (): Promise<string> => {
       const response = await fetch(`${issuer}/token`, {
         method: 'POST',
-        headers: { ...form, authorization: basicAuth(service.id, service.secret), dpop: await makeProof(key, { htu: `${issuer}/token`, iat: now() }) },
+        headers: {
+          ...form,
+          authorization: basicAuth(service.id, service.secret),
+          dpop: await makeProof(key, { htu: `${issuer}/token`, iat: now() }),
+        },
         body: 'grant_type=client_credentials',
       });
       expect(response.status).toBe(200);
@@ -121,7 +138,9 @@ describe('a restart of the embedded default keeps revocations and refuses earlie
       const response = await profile(accessToken, await profileProof(accessToken));
       expect(response.status).toBe(401);
       expect(((await response.json()) as { error: string }).error).toBe('invalid_token');
-      expect(response.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_token", error_description="access token has been revoked"/);
+      expect(response.headers.get('www-authenticate')).toMatch(
+        /^DPoP error="invalid_token", error_description="access token has been revoked"/,
+      );
       expect(await introspect(accessToken)).toBe(false);
     };
 
@@ -144,9 +163,13 @@ describe('a restart of the embedded default keeps revocations and refuses earlie
     const replay = await profile(liveToken, seenProof);
     expect(replay.status).toBe(401);
     expect(((await replay.json()) as { error: string }).error).toBe('invalid_dpop_proof');
-    expect(replay.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_dpop_proof", error_description="DPoP proof was made before the server started; make a new one"/);
+    expect(replay.headers.get('www-authenticate')).toMatch(
+      /^DPoP error="invalid_dpop_proof", error_description="DPoP proof was made before the server started; make a new one"/,
+    );
     // The request's line is written once the answer is sent: it may arrive just after it.
-    const refusal = await eventually(() => second.logLines().find((line) => (line.oauthError as { reason?: string } | undefined)?.reason === 'iat'));
+    const refusal = await eventually(() =>
+      second.logLines().find((line) => (line.oauthError as { reason?: string } | undefined)?.reason === 'iat'),
+    );
     expect(refusal).toBeDefined();
     // The signing key survived too: the live token still works with a new proof.
     expect((await profile(liveToken, await profileProof(liveToken))).status).toBe(200);

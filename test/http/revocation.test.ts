@@ -6,7 +6,16 @@ import { StoreUnavailableError } from '../../src/stores/ports.js';
 import { basicAuth, form, issuer, makeTestApp, serviceClient, testClock, webClient, webRedirect, type TestApp } from '../helpers/app.js';
 import { Browser } from '../helpers/browser.js';
 import { makeProofKey, type ProofKey } from '../helpers/dpop.js';
-import { introspect, profileRequest, refreshRequest, revokeRequest, spaTokens, webCode, webTokenRequest, type UserTokens } from '../helpers/endpoints.js';
+import {
+  introspect,
+  profileRequest,
+  refreshRequest,
+  revokeRequest,
+  spaTokens,
+  webCode,
+  webTokenRequest,
+  type UserTokens,
+} from '../helpers/endpoints.js';
 import { lastReason } from '../helpers/protocol.js';
 
 /** RFC 7009 §2.2: 200 with nothing to read, whether or not the token was known. */
@@ -36,7 +45,9 @@ describe('POST /oidc/revoke (RFC 7009)', () => {
     expect(profile.statusCode).toBe(401);
     expect(profile.json().error).toBe('invalid_token');
     expect(lastReason(t)).toBe('revoked');
-    expect(profile.headers['www-authenticate']).toMatch(/^DPoP error="invalid_token", error_description="access token has been revoked", algs="/);
+    expect(profile.headers['www-authenticate']).toMatch(
+      /^DPoP error="invalid_token", error_description="access token has been revoked", algs="/,
+    );
   }
 
   beforeEach(async () => {
@@ -124,7 +135,12 @@ describe('POST /oidc/revoke (RFC 7009)', () => {
       const web = { authorization: basicAuth(webClient.id, webClient.secret) };
       expectRevocationError(t, await revokeRequest(t, { token: tokens.refresh_token! }, web), 'unauthorized_client', 'token_owner');
       expectRevocationError(t, await revokeRequest(t, { token: tokens.access_token }, web), 'unauthorized_client', 'token_owner');
-      expectRevocationError(t, await revokeRequest(t, { client_id: 'first-party-spa', token: tokens.access_token }), 'unauthorized_client', 'token_owner');
+      expectRevocationError(
+        t,
+        await revokeRequest(t, { client_id: 'first-party-spa', token: tokens.access_token }),
+        'unauthorized_client',
+        'token_owner',
+      );
       expect((await introspect(t, tokens.access_token)).active).toBe(true);
       expect((await refreshRequest(t, tokens.refresh_token!, key)).statusCode).toBe(200);
     });
@@ -140,7 +156,13 @@ describe('POST /oidc/revoke (RFC 7009)', () => {
     });
 
     it('refuses an unknown client with 401 invalid_client', async () => {
-      expectRevocationError(t, await revokeRequest(t, { client_id: 'nobody', token: tokens.access_token }), 'invalid_client', 'client_auth', 401);
+      expectRevocationError(
+        t,
+        await revokeRequest(t, { client_id: 'nobody', token: tokens.access_token }),
+        'invalid_client',
+        'client_auth',
+        401,
+      );
     });
 
     it('refuses a request without any client identification with 401 invalid_client', async () => {
@@ -149,7 +171,13 @@ describe('POST /oidc/revoke (RFC 7009)', () => {
     });
 
     it('refuses a confidential client that sends no secret with 401 invalid_client', async () => {
-      expectRevocationError(t, await revokeRequest(t, { client_id: serviceClient.id, token: tokens.access_token }), 'invalid_client', 'client_auth', 401);
+      expectRevocationError(
+        t,
+        await revokeRequest(t, { client_id: serviceClient.id, token: tokens.access_token }),
+        'invalid_client',
+        'client_auth',
+        401,
+      );
     });
 
     it('refuses a repeated token parameter with invalid_request (RFC 6749 §3.2)', async () => {
@@ -206,7 +234,11 @@ describe('POST /oidc/revoke never answers 200 without revoking (fails closed)', 
       const tokens = await spaTokens(t, key);
       fail();
       for (const hint of ['access_token', 'refresh_token', undefined]) {
-        const response = await revokeRequest(t, { client_id: 'spa', token: tokens.access_token, ...(hint ? { token_type_hint: hint } : {}) });
+        const response = await revokeRequest(t, {
+          client_id: 'spa',
+          token: tokens.access_token,
+          ...(hint ? { token_type_hint: hint } : {}),
+        });
         expect(response.statusCode).toBe(503);
         expect(response.json()).toEqual({ error: 'temporarily_unavailable', error_description: 'try again later' });
         expect(response.headers['cache-control']).toBe('no-store');

@@ -9,12 +9,48 @@ import { makeProofKey, type ProofKey } from '../helpers/dpop.js';
  * or a stack trace (property tests with fast-check over every endpoint).
  */
 const parameterNames = [
-  'grant_type', 'client_id', 'client_secret', 'scope', 'code', 'code_verifier', 'redirect_uri', 'refresh_token', 'token',
-  'token_type_hint', 'response_type', 'state', 'nonce', 'code_challenge', 'code_challenge_method', 'dpop_jkt', 'prompt',
-  'max_age', 'interaction', 'csrf', 'username', 'password', 'decision', 'id_token_hint', 'post_logout_redirect_uri',
-  'access_token', '__proto__', 'constructor',
+  'grant_type',
+  'client_id',
+  'client_secret',
+  'scope',
+  'code',
+  'code_verifier',
+  'redirect_uri',
+  'refresh_token',
+  'token',
+  'token_type_hint',
+  'response_type',
+  'state',
+  'nonce',
+  'code_challenge',
+  'code_challenge_method',
+  'dpop_jkt',
+  'prompt',
+  'max_age',
+  'interaction',
+  'csrf',
+  'username',
+  'password',
+  'decision',
+  'id_token_hint',
+  'post_logout_redirect_uri',
+  'access_token',
+  '__proto__',
+  'constructor',
 ];
-const knownValues = ['client_credentials', 'authorization_code', 'refresh_token', 'code', 'S256', 'plain', 'none', 'spa', 'service', 'openid', ''];
+const knownValues = [
+  'client_credentials',
+  'authorization_code',
+  'refresh_token',
+  'code',
+  'S256',
+  'plain',
+  'none',
+  'spa',
+  'service',
+  'openid',
+  '',
+];
 
 const paramValue = fc.oneof(fc.constantFrom(...knownValues), fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }));
 const formBody = fc
@@ -54,22 +90,41 @@ describe('robustness: no client input gives a 500', () => {
   it('answers random forms, queries and headers on every endpoint with a 2xx-4xx', async () => {
     const authorization = fc.oneof(
       fc.constant(undefined),
-      fc.constantFrom(basicAuth(serviceClient.id, serviceClient.secret), basicAuth(resourceServer.id, resourceServer.secret), 'Basic', 'Basic !!!', 'Bearer', 'DPoP a.b.c', 'Bearer eyJ.eyJ.x'),
+      fc.constantFrom(
+        basicAuth(serviceClient.id, serviceClient.secret),
+        basicAuth(resourceServer.id, resourceServer.secret),
+        'Basic',
+        'Basic !!!',
+        'Bearer',
+        'DPoP a.b.c',
+        'Bearer eyJ.eyJ.x',
+      ),
       fc.string({ maxLength: 60 }).map((value) => value.replace(/[\r\n]/g, '')),
     );
-    const dpop = fc.oneof(fc.constant(undefined), fc.string({ maxLength: 80 }).map((value) => value.replace(/[\r\n]/g, '')), fc.constant('a.b.c'));
+    const dpop = fc.oneof(
+      fc.constant(undefined),
+      fc.string({ maxLength: 80 }).map((value) => value.replace(/[\r\n]/g, '')),
+      fc.constant('a.b.c'),
+    );
     const contentType = fc.constantFrom('application/x-www-form-urlencoded', 'application/json', 'text/plain', 'multipart/form-data');
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...endpoints), formBody, authorization, dpop, contentType, async (endpoint, body, auth, proof, type) => {
-        const headers: Record<string, string> = {};
-        if (auth !== undefined) headers.authorization = auth;
-        if (proof !== undefined) headers.dpop = proof;
-        const response =
-          endpoint.method === 'GET'
-            ? await t.app.inject({ method: 'GET', url: `${endpoint.url}?${body}`, headers })
-            : await t.app.inject({ method: 'POST', url: endpoint.url, headers: { ...headers, 'content-type': type }, payload: body });
-        expectClientError(response);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...endpoints),
+        formBody,
+        authorization,
+        dpop,
+        contentType,
+        async (endpoint, body, auth, proof, type) => {
+          const headers: Record<string, string> = {};
+          if (auth !== undefined) headers.authorization = auth;
+          if (proof !== undefined) headers.dpop = proof;
+          const response =
+            endpoint.method === 'GET'
+              ? await t.app.inject({ method: 'GET', url: `${endpoint.url}?${body}`, headers })
+              : await t.app.inject({ method: 'POST', url: endpoint.url, headers: { ...headers, 'content-type': type }, payload: body });
+          expectClientError(response);
+        },
+      ),
       { numRuns: Number(process.env.FUZZ_RUNS ?? 400) },
     );
   });
@@ -88,7 +143,11 @@ describe('robustness: no client input gives a 500', () => {
         const response = await t.app.inject({
           method: 'POST',
           url: '/oidc/token',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(serviceClient.id, serviceClient.secret), dpop: proof },
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            authorization: basicAuth(serviceClient.id, serviceClient.secret),
+            dpop: proof,
+          },
           payload: 'grant_type=client_credentials',
         });
         expectClientError(response);
@@ -111,7 +170,11 @@ describe('robustness: no client input gives a 500', () => {
   });
 
   it('keeps issuer-derived URLs whatever Host says', async () => {
-    const response = await t.app.inject({ method: 'GET', url: '/oidc/.well-known/openid-configuration', headers: { host: 'evil.example' } });
+    const response = await t.app.inject({
+      method: 'GET',
+      url: '/oidc/.well-known/openid-configuration',
+      headers: { host: 'evil.example' },
+    });
     expect(response.json().token_endpoint).toBe(`${issuer}/token`);
   });
 });

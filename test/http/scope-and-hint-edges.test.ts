@@ -25,7 +25,11 @@ describe('scope defaults and logout hints', () => {
   it('treats an empty scope on refresh as no scope: the grant keeps its scope', async () => {
     const { code, verifier } = await signInAndConsent(new Browser(t.app), { scope: 'openid profile offline_access' });
     const tokens = (await tokenRequest(t, codeExchange(code, verifier), key)).json();
-    const refreshed = await tokenRequest(t, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: 'spa', scope: '' }, key);
+    const refreshed = await tokenRequest(
+      t,
+      { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: 'spa', scope: '' },
+      key,
+    );
     expect(refreshed.statusCode).toBe(200);
     expect(refreshed.json().scope).toBe('openid profile offline_access');
   });

@@ -90,7 +90,12 @@ describe('two instances on one Redis count every limit together', () => {
     const atB = new Browser(b.app);
     expect((await atB.get(authorizeUrl(pkcePair().challenge))).statusCode).toBe(200);
     expect((await atA.get(authorizeUrl(pkcePair().challenge))).statusCode).toBe(200);
-    const posted = await b.app.inject({ method: 'POST', url: '/oidc/authorize', headers: form, payload: authorizeUrl(pkcePair().challenge).split('?')[1] });
+    const posted = await b.app.inject({
+      method: 'POST',
+      url: '/oidc/authorize',
+      headers: form,
+      payload: authorizeUrl(pkcePair().challenge).split('?')[1],
+    });
     expect(posted.statusCode).toBe(200);
     const limited = await atA.get(authorizeUrl(pkcePair().challenge));
     expect(limited.statusCode).toBe(429);
@@ -105,15 +110,30 @@ describe('two instances on one Redis count every limit together', () => {
 
   it('refuses the 11th failed client authentication for a client_id, spread over both instances, the right secret included', async () => {
     for (let attempt = 0; attempt < 10; attempt++) {
-      const response = await post(attempt % 2 ? b : a, 'token', basicAuth(serviceClient.id, `wrong-${attempt}`), 'grant_type=client_credentials', `198.51.100.${50 + attempt}`);
+      const response = await post(
+        attempt % 2 ? b : a,
+        'token',
+        basicAuth(serviceClient.id, `wrong-${attempt}`),
+        'grant_type=client_credentials',
+        `198.51.100.${50 + attempt}`,
+      );
       expect(response.statusCode).toBe(401);
       expect(response.json().error).toBe('invalid_client');
     }
     for (const t of [a, b]) {
-      const limited = await post(t, 'token', basicAuth(serviceClient.id, serviceClient.secret), 'grant_type=client_credentials', '198.51.100.99');
+      const limited = await post(
+        t,
+        'token',
+        basicAuth(serviceClient.id, serviceClient.secret),
+        'grant_type=client_credentials',
+        '198.51.100.99',
+      );
       expect(limited.statusCode).toBe(429);
       expect(limited.headers['retry-after']).toBe('60');
-      expect(limited.json()).toEqual({ error: 'temporarily_unavailable', error_description: 'too many failed client authentications; try again later' });
+      expect(limited.json()).toEqual({
+        error: 'temporarily_unavailable',
+        error_description: 'too many failed client authentications; try again later',
+      });
       expect(loggedReasons(t).at(-1)).toBe('client_auth_rate_limited');
     }
   });
@@ -127,7 +147,10 @@ describe('two instances on one Redis count every limit together', () => {
     expectClientRateLimited(await introspect(b), 'introspection');
     expect(loggedReasons(b).at(-1)).toBe('client_rate_limited');
     // The limit is the client's, from any address; revocation counts apart.
-    expectClientRateLimited(await post(a, 'introspect', basicAuth(resourceServer.id, resourceServer.secret), 'token=x', '203.0.113.1'), 'introspection');
+    expectClientRateLimited(
+      await post(a, 'introspect', basicAuth(resourceServer.id, resourceServer.secret), 'token=x', '203.0.113.1'),
+      'introspection',
+    );
     expect((await post(a, 'revoke', basicAuth(resourceServer.id, resourceServer.secret), 'token=x')).statusCode).toBe(200);
   });
 
@@ -141,7 +164,10 @@ describe('two instances on one Redis count every limit together', () => {
 describe('one instance on memory', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await makeTestApp({ http: { loginAttemptsPerMinute: 2 }, rateLimits: { introspectionPerClientPerMinute: 2, revocationPerClientPerMinute: 2, memoryMaxTrackedKeys: 1000 } });
+    t = await makeTestApp({
+      http: { loginAttemptsPerMinute: 2 },
+      rateLimits: { introspectionPerClientPerMinute: 2, revocationPerClientPerMinute: 2, memoryMaxTrackedKeys: 1000 },
+    });
   });
   afterAll(() => t.app.close());
 
@@ -154,7 +180,8 @@ describe('one instance on memory', () => {
   });
 
   it('counts the sign-in attempts of IPv6 callers by their /64', async () => {
-    const attempt = (remoteAddress: string) => t.app.inject({ method: 'POST', url: '/oidc/login', remoteAddress, headers: form, payload: 'interaction=x' });
+    const attempt = (remoteAddress: string) =>
+      t.app.inject({ method: 'POST', url: '/oidc/login', remoteAddress, headers: form, payload: 'interaction=x' });
     expect((await attempt('2001:db8:5:6::1')).statusCode).toBe(400);
     expect((await attempt('2001:db8:5:6::2')).statusCode).toBe(400);
     const limited = await attempt('2001:db8:5:6:ffff:ffff:ffff:ffff');

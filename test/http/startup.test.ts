@@ -43,7 +43,11 @@ describe('process start-up and shutdown', () => {
     expect(discovery.issuer).toBe(`http://127.0.0.1:${port}/oidc`);
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
-    const lines = server.output().stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const lines = server
+      .output()
+      .stdout.trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(lines.some((line) => line.msg === 'dpop-oidc is ready')).toBe(true);
     expect(lines.some((line) => line.msg === 'shutting down' && line.signal === 'SIGTERM')).toBe(true);
   });

@@ -10,9 +10,12 @@ describe('POST /oidc/token, client_credentials', () => {
   let t: TestApp;
   let key: ProofKey;
   const now = () => t.clock() / 1000;
-  const proof = (options: Partial<Parameters<typeof makeProof>[1]> = {}) =>
-    makeProof(key, { htu: tokenUrl, iat: now(), ...options });
-  const request = (headers: Record<string, string | string[]> = {}, payload = 'grant_type=client_credentials', clientId = serviceClient.id) =>
+  const proof = (options: Partial<Parameters<typeof makeProof>[1]> = {}) => makeProof(key, { htu: tokenUrl, iat: now(), ...options });
+  const request = (
+    headers: Record<string, string | string[]> = {},
+    payload = 'grant_type=client_credentials',
+    clientId = serviceClient.id,
+  ) =>
     t.app.inject({
       method: 'POST',
       url: '/oidc/token',
@@ -69,7 +72,7 @@ describe('POST /oidc/token, client_credentials', () => {
       expect(t.logs()).toContain('"reason":"htu"');
     });
 
-    it('tells the client which htu was expected (it is the issuer\'s own public URL)', async () => {
+    it("tells the client which htu was expected (it is the issuer's own public URL)", async () => {
       const response = await request({ dpop: await proof({ htu: 'http://internal:8080/oidc/token' }) });
       expect(response.statusCode).toBe(400);
       expect(response.json()).toEqual({
@@ -189,7 +192,11 @@ describe('POST /oidc/token, client_credentials', () => {
         const response = await strict.app.inject({
           method: 'POST',
           url: '/oidc/token',
-          headers: { ...form, authorization: basicAuth(serviceClient.id, serviceClient.secret), dpop: await makeProof(key, { htu: tokenUrl, iat: strict.clock() / 1000 }) },
+          headers: {
+            ...form,
+            authorization: basicAuth(serviceClient.id, serviceClient.secret),
+            dpop: await makeProof(key, { htu: tokenUrl, iat: strict.clock() / 1000 }),
+          },
           payload: 'grant_type=client_credentials',
         });
         expect(response.statusCode).toBe(400);

@@ -70,7 +70,8 @@ async function signInAndConsent(authorizationUrl: URL): Promise<string> {
     expect(html).toContain('Stay signed in');
     response = await browser.submit(pageUrl, html, { decision: 'allow' });
   }
-  if (response.status !== 303) throw new Error(`expected the redirect to the client, got ${response.status}: ${(await response.text()).slice(0, 300)}`);
+  if (response.status !== 303)
+    throw new Error(`expected the redirect to the client, got ${response.status}: ${(await response.text()).slice(0, 300)}`);
   const location = response.headers.get('location');
   if (!location) throw new Error('303 without a Location');
   return location;

@@ -60,7 +60,9 @@ describe('start-up failures', () => {
     const redisPort = await freePort();
     const result = await failedStart({ STORE: 'redis', REDIS_URL: `redis://127.0.0.1:${redisPort}` });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(new RegExp(`^dpop-oidc failed to start: cannot reach Redis at redis://127.0.0.1:${redisPort}: [^\\n]+\\n$`));
+    expect(result.stderr).toMatch(
+      new RegExp(`^dpop-oidc failed to start: cannot reach Redis at redis://127.0.0.1:${redisPort}: [^\\n]+\\n$`),
+    );
   });
 
   it('names the keys file when it is not a JWK set', async () => {

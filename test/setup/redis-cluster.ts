@@ -29,7 +29,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const taken: number[] = [];
   for (const port of clusterPorts) if (await portInUse(port)) taken.push(port);
   if (taken.length > 0) {
-    project.provide('redisCluster', { error: `cannot start the test Redis Cluster: port ${taken.join(', ')} already in use (another test run, or a leftover redis-server)` });
+    project.provide('redisCluster', {
+      error: `cannot start the test Redis Cluster: port ${taken.join(', ')} already in use (another test run, or a leftover redis-server)`,
+    });
     return async () => {};
   }
   const dir = mkdtempSync(join(tmpdir(), 'dpop-oidc-cluster-'));
@@ -44,9 +46,22 @@ export default async function setup(project: TestProject): Promise<() => Promise
         clusterPorts.map((port) =>
           spawnRedisServer(
             [
-              '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
-              '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--dir', dir,
-              '--save', '', '--appendonly', 'no', '--daemonize', 'no',
+              '--port',
+              String(port),
+              '--bind',
+              '127.0.0.1',
+              '--cluster-enabled',
+              'yes',
+              '--cluster-config-file',
+              join(dir, `nodes-${port}.conf`),
+              '--dir',
+              dir,
+              '--save',
+              '',
+              '--appendonly',
+              'no',
+              '--daemonize',
+              'no',
             ],
             `cluster node redis-server on ${port}`,
           ),

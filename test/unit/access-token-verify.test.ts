@@ -28,7 +28,17 @@ function b64(value: unknown): string {
 }
 
 function claims(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { iss: issuer, sub: 'alice', aud: [audience, issuer], client_id: 'c', scope: 'api:read', iat: now(), exp: now() + 300, jti: 't-1', ...extra };
+  return {
+    iss: issuer,
+    sub: 'alice',
+    aud: [audience, issuer],
+    client_id: 'c',
+    scope: 'api:read',
+    iat: now(),
+    exp: now() + 300,
+    jti: 't-1',
+    ...extra,
+  };
 }
 
 function token(header: Record<string, unknown>, payload: Record<string, unknown>, signer = keys): string {
@@ -50,8 +60,12 @@ async function joseAnswer(value: string, options: { audience?: string } = {}): P
       return key.publicKey;
     };
     await jwtVerify(value, resolver, {
-      issuer, typ: 'at+jwt', algorithms: [...keys.algorithms], currentDate: new Date(clock()),
-      requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id'], ...options,
+      issuer,
+      typ: 'at+jwt',
+      algorithms: [...keys.algorithms],
+      currentDate: new Date(clock()),
+      requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id'],
+      ...options,
     });
     return 'accepted';
   } catch (error) {
@@ -77,9 +91,13 @@ describe('access token verification answers as jose did', () => {
     ['no typ', () => token({ typ: undefined }, claims()), 'invalid'],
     ['an unknown kid', () => token({ kid: 'other' }, claims()), 'invalid'],
     ['no kid', () => token({ kid: undefined }, claims()), 'invalid'],
-    ['an alg other than the key\'s', () => token({ alg: 'ES384' }, claims()), 'invalid'],
+    ["an alg other than the key's", () => token({ alg: 'ES384' }, claims()), 'invalid'],
     ['a critical extension', () => token({ crit: ['exp'], exp: 1 }, claims()), 'invalid'],
-    ['a signature by another key under our kid', () => token({ kid: 'x' }, claims(), otherKeys).replace(/^[^.]+/, b64({ typ: 'at+jwt', alg: 'ES256', kid: keys.current.kid })), 'invalid'],
+    [
+      'a signature by another key under our kid',
+      () => token({ kid: 'x' }, claims(), otherKeys).replace(/^[^.]+/, b64({ typ: 'at+jwt', alg: 'ES256', kid: keys.current.kid })),
+      'invalid',
+    ],
     ['another issuer', () => token({}, claims({ iss: 'https://evil.example' })), 'invalid'],
     ['no iss', () => token({}, claims({ iss: undefined })), 'invalid'],
     ['no client_id', () => token({}, claims({ client_id: undefined })), 'invalid'],
@@ -116,6 +134,9 @@ describe('access token verification answers as jose did', () => {
     const value = token({}, claims({ jti: 'revoked-1' }));
     await expect(verifyAccessToken(value, { keys, issuer, clock, revoked })).resolves.toMatchObject({ sub: 'alice', jti: 'revoked-1' });
     await revoked.revoke('revoked-1', clock() + 300_000);
-    await expect(verifyAccessToken(value, { keys, issuer, clock, revoked })).rejects.toMatchObject({ code: 'invalid_token', reason: 'revoked' });
+    await expect(verifyAccessToken(value, { keys, issuer, clock, revoked })).rejects.toMatchObject({
+      code: 'invalid_token',
+      reason: 'revoked',
+    });
   });
 });

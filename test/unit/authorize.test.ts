@@ -15,7 +15,10 @@ describe('authorize: validation, then the next step of the flow', () => {
   /** A session for alice that started `agoSeconds` before now; its cookie value. */
   async function signedIn(agoSeconds = 0): Promise<string> {
     const cookie = `cookie-${Math.random()}`;
-    await deps.sessions.create({ id: hashOpaque(cookie), sub: 'user-alice', authTime: Math.floor(deps.clock() / 1000) - agoSeconds }, 3600_000);
+    await deps.sessions.create(
+      { id: hashOpaque(cookie), sub: 'user-alice', authTime: Math.floor(deps.clock() / 1000) - agoSeconds },
+      3600_000,
+    );
     return cookie;
   }
 
@@ -27,7 +30,10 @@ describe('authorize: validation, then the next step of the flow', () => {
   });
 
   it('refuses an unregistered redirect_uri on a page, reason redirect_uri', async () => {
-    const outcome = expectKind(await authorize(authorizationParams({ redirect_uri: 'https://evil.example/cb' }), { session: undefined }, deps), 'refused');
+    const outcome = expectKind(
+      await authorize(authorizationParams({ redirect_uri: 'https://evil.example/cb' }), { session: undefined }, deps),
+      'refused',
+    );
     expect(outcome.error.reason).toBe('redirect_uri');
   });
 
@@ -53,7 +59,11 @@ describe('authorize: validation, then the next step of the flow', () => {
     expect(outcome.view).toMatchObject({ clientName: 'Test SPA', username: 'alice', redirectUri: 'https://spa.example.test/callback' });
     expect(outcome.cookies.interaction).toMatchObject({ maxAgeSeconds: 600 });
     for (const write of writes) expect(write).not.toHaveBeenCalled();
-    const interaction = resumeInteraction({ interaction: outcome.view.interactionId, csrf: outcome.view.csrf }, sealedCookie(outcome), deps);
+    const interaction = resumeInteraction(
+      { interaction: outcome.view.interactionId, csrf: outcome.view.csrf },
+      sealedCookie(outcome),
+      deps,
+    );
     expect(interaction?.sub).toBeUndefined();
     expect(interaction).toMatchObject({
       fresh: { login: false, consent: false },
@@ -71,7 +81,10 @@ describe('authorize: validation, then the next step of the flow', () => {
 
   it('redirects with a code for a signed-in user of a first-party client, the code saved with the session and request', async () => {
     const cookie = await signedIn(30);
-    const outcome = expectKind(await authorize(authorizationParams({ ...firstParty, dpop_jkt: 'j'.repeat(43) }), { session: cookie }, deps), 'redirect');
+    const outcome = expectKind(
+      await authorize(authorizationParams({ ...firstParty, dpop_jkt: 'j'.repeat(43) }), { session: cookie }, deps),
+      'redirect',
+    );
     expect(outcome.error).toBeUndefined();
     expect(outcome.cookies).toEqual({});
     const code = new URL(outcome.url).searchParams.get('code')!;
@@ -88,9 +101,13 @@ describe('authorize: validation, then the next step of the flow', () => {
 
   it('asks for a login again when the session is older than max_age, and not when it is within (OIDC Core §3.1.2.1)', async () => {
     const cookie = await signedIn(120);
-    expect(expectKind(await authorize(authorizationParams({ ...firstParty, max_age: '119' }), { session: cookie }, deps), 'page').page).toBe('login');
+    expect(
+      expectKind(await authorize(authorizationParams({ ...firstParty, max_age: '119' }), { session: cookie }, deps), 'page').page,
+    ).toBe('login');
     expectKind(await authorize(authorizationParams({ ...firstParty, max_age: '120' }), { session: cookie }, deps), 'redirect');
-    expect(expectKind(await authorize(authorizationParams({ ...firstParty, max_age: '0' }), { session: await signedIn(0) }, deps), 'page').page).toBe('login');
+    expect(
+      expectKind(await authorize(authorizationParams({ ...firstParty, max_age: '0' }), { session: await signedIn(0) }, deps), 'page').page,
+    ).toBe('login');
   });
 
   it('asks a non-first-party client consent for scopes not granted yet, and skips it once they all are', async () => {
@@ -107,7 +124,11 @@ describe('authorize: validation, then the next step of the flow', () => {
 
   it('refuses a request too large to seal into a cookie with invalid_request, reason interaction_size', async () => {
     const outcome = expectKind(
-      await authorize(authorizationParams({ state: '€'.repeat(1024), nonce: '€'.repeat(512), login_hint: '€'.repeat(255) }), { session: undefined }, deps),
+      await authorize(
+        authorizationParams({ state: '€'.repeat(1024), nonce: '€'.repeat(512), login_hint: '€'.repeat(255) }),
+        { session: undefined },
+        deps,
+      ),
       'redirect',
     );
     expect(outcome.error?.code).toBe('invalid_request');
@@ -117,7 +138,16 @@ describe('authorize: validation, then the next step of the flow', () => {
 
   it('seals the largest ASCII request the parameter bounds allow in under 4 KB', async () => {
     const outcome = expectKind(
-      await authorize(authorizationParams({ state: 's'.repeat(1024), nonce: 'n'.repeat(512), login_hint: 'h'.repeat(255), scope: 'openid profile email offline_access api:read' }), { session: undefined }, deps),
+      await authorize(
+        authorizationParams({
+          state: 's'.repeat(1024),
+          nonce: 'n'.repeat(512),
+          login_hint: 'h'.repeat(255),
+          scope: 'openid profile email offline_access api:read',
+        }),
+        { session: undefined },
+        deps,
+      ),
       'page',
     );
     expect(sealedCookie(outcome).length).toBeLessThan(4096 - 200);

@@ -12,7 +12,16 @@ import {
   replaceBetweenMarkers,
   startMarker,
 } from '../../bench/compare/report.js';
-import { cpuMicrosPerRequest, median, parseProcStat, percentile, summariseRound, summariseRounds, type RoundResult, type ScenarioSummary } from '../../bench/compare/stats.js';
+import {
+  cpuMicrosPerRequest,
+  median,
+  parseProcStat,
+  percentile,
+  summariseRound,
+  summariseRounds,
+  type RoundResult,
+  type ScenarioSummary,
+} from '../../bench/compare/stats.js';
 
 const summary = (overrides: Partial<ScenarioSummary> = {}): ScenarioSummary => ({
   rounds: 3,
@@ -82,7 +91,12 @@ describe('server CPU per request from /proc/<pid>/stat', () => {
 
 describe('rounds into one row', () => {
   it('summarises a round: requests answered, latency percentiles, errors kept', () => {
-    const round = summariseRound([5, 1, 4, 2, 3], { errors: 2, errorKinds: { '503': 1, 'no answer': 1 }, seconds: 0.5, cpuMicrosPerRequest: 400 });
+    const round = summariseRound([5, 1, 4, 2, 3], {
+      errors: 2,
+      errorKinds: { '503': 1, 'no answer': 1 },
+      seconds: 0.5,
+      cpuMicrosPerRequest: 400,
+    });
     expect(round).toMatchObject({ completed: 5, errors: 2, p50Ms: 3, p99Ms: 5, seconds: 0.5, cpuMicrosPerRequest: 400 });
   });
 
@@ -131,7 +145,9 @@ describe('the Markdown of docs/performance.md', () => {
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(/^\| scenario \| dpop-oidc req\/s \| node-oidc-provider req\/s \|/);
     expect(lines[1]).toMatch(/^\| --- \|( ---: \|)+ --- \|$/);
-    expect(lines[2]).toBe('| token, client_credentials, DPoP | 2 500 | 1 000 | **2.50×** | 12.3 / 30.0 | 40.1 / 80.0 | 380 / 950 | 2.50× | 0 / **1** (400: 1) |');
+    expect(lines[2]).toBe(
+      '| token, client_credentials, DPoP | 2 500 | 1 000 | **2.50×** | 12.3 / 30.0 | 40.1 / 80.0 | 380 / 950 | 2.50× | 0 / **1** (400: 1) |',
+    );
   });
 
   it('renders the scaling rows with the gain over one process', () => {
@@ -145,7 +161,9 @@ describe('the Markdown of docs/performance.md', () => {
 
   it('replaces only what stands between the markers', () => {
     const page = `# Performance\n\nbefore\n\n${startMarker}\nold table\n${endMarker}\n\nafter\n`;
-    expect(replaceBetweenMarkers(page, 'new table\n')).toBe(`# Performance\n\nbefore\n\n${startMarker}\nnew table\n${endMarker}\n\nafter\n`);
+    expect(replaceBetweenMarkers(page, 'new table\n')).toBe(
+      `# Performance\n\nbefore\n\n${startMarker}\nnew table\n${endMarker}\n\nafter\n`,
+    );
   });
 
   it('appends the markers to a page that has none, and refuses markers out of order', () => {
@@ -175,7 +193,14 @@ describe('driving the sign-in pages', () => {
 describe('the section written to docs/performance.md', () => {
   const input = (loadBefore: number[]) => ({
     machine: { cpuModel: 'AMD EPYC', cores: 2, node: '20.20.2', date: '2026-12-01', loadBefore, pinned: true },
-    settings: { requestsPerRound: 4000, rounds: 3, connections: 32, roundTimeCapSeconds: 45, peerVersion: '9.13.3', command: 'npm run bench:compare' },
+    settings: {
+      requestsPerRound: 4000,
+      rounds: 3,
+      connections: 32,
+      roundTimeCapSeconds: 45,
+      peerVersion: '9.13.3',
+      command: 'npm run bench:compare',
+    },
     rows: [{ scenario: 'refresh, DPoP', ours: summary(), peer: summary() }],
     scaling: [],
     equivalence: { 'dpop-oidc': ['client_credentials + DPoP: token_type DPoP'] },

@@ -53,7 +53,10 @@ describe('MemoryFailureCounter', () => {
 describe('ClientAuthLimiter', () => {
   const limits = { maxFailuresPerClient: 2, maxFailuresPerAddress: 3, windowSeconds: 60 };
 
-  async function refusal(limiter: ClientAuthLimiter, attempt: Parameters<ClientAuthLimiter['assertAllowed']>[0]): Promise<OAuthError | undefined> {
+  async function refusal(
+    limiter: ClientAuthLimiter,
+    attempt: Parameters<ClientAuthLimiter['assertAllowed']>[0],
+  ): Promise<OAuthError | undefined> {
     try {
       await limiter.assertAllowed(attempt);
       return undefined;

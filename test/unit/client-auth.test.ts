@@ -56,7 +56,11 @@ describe('authenticateClient does the same work for an unknown client as for a w
         { client_id: 'basic-client', client_secret_hash: basicHash, token_endpoint_auth_method: 'client_secret_basic' },
         { client_id: 'post-client', client_secret_hash: postHash, token_endpoint_auth_method: 'client_secret_post' },
         { client_id: 'public', token_endpoint_auth_method: 'none', grant_types: ['refresh_token'] },
-        { client_id: 'signed', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ ...(await exportJWK(pair.publicKey)), alg: 'ES256' }] } },
+        {
+          client_id: 'signed',
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [{ ...(await exportJWK(pair.publicKey)), alg: 'ES256' }] },
+        },
       ],
     });
     deps = {
@@ -135,7 +139,11 @@ describe('authenticateClient refusals: the code says what the client did wrong, 
         { client_id: 'basic-client', client_secret_hash: hashClientSecret(secret), token_endpoint_auth_method: 'client_secret_basic' },
         { client_id: 'odd id:1', client_secret_hash: hashClientSecret(oddSecret), token_endpoint_auth_method: 'client_secret_basic' },
         { client_id: 'post-client', client_secret_hash: hashClientSecret(secret), token_endpoint_auth_method: 'client_secret_post' },
-        { client_id: 'signed', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ ...(await exportJWK(pair.publicKey)), alg: 'ES256' }] } },
+        {
+          client_id: 'signed',
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [{ ...(await exportJWK(pair.publicKey)), alg: 'ES256' }] },
+        },
       ],
     });
     deps = {
@@ -163,7 +171,10 @@ describe('authenticateClient refusals: the code says what the client did wrong, 
 
   it.each<[string, ClientCredentialsInput]>([
     ['Basic and client_secret', { authorization: basicAuth('basic-client', secret), clientSecret: secret }],
-    ['an assertion and Basic', { authorization: basicAuth('basic-client', secret), clientAssertionType: jwtBearerAssertionType, clientAssertion: 'x.y.z' }],
+    [
+      'an assertion and Basic',
+      { authorization: basicAuth('basic-client', secret), clientAssertionType: jwtBearerAssertionType, clientAssertion: 'x.y.z' },
+    ],
     ['an assertion and client_secret', { clientSecret: secret, clientAssertionType: jwtBearerAssertionType, clientAssertion: 'x.y.z' }],
   ])('refuses %s in one request with invalid_request (RFC 6749 §2.3: one method per request)', async (_case, input) => {
     const error = await expectOAuthError(authenticateClient(input, deps), 'invalid_request', 'client_auth');
@@ -171,17 +182,33 @@ describe('authenticateClient refusals: the code says what the client did wrong, 
   });
 
   it('refuses a client_id parameter that names another client than Basic does, with invalid_request', async () => {
-    await expectOAuthError(authenticateClient({ authorization: basicAuth('basic-client', secret), clientId: 'post-client' }, deps), 'invalid_request', 'client_auth');
+    await expectOAuthError(
+      authenticateClient({ authorization: basicAuth('basic-client', secret), clientId: 'post-client' }, deps),
+      'invalid_request',
+      'client_auth',
+    );
   });
 
   it('refuses another client_assertion_type, and an assertion type without assertion, with invalid_request (RFC 7521 §4.2)', async () => {
-    await expectOAuthError(authenticateClient({ clientAssertionType: 'urn:other', clientAssertion: await assertionFor('signed') }, deps), 'invalid_request', 'client_auth');
-    const missing = await expectOAuthError(authenticateClient({ clientAssertionType: jwtBearerAssertionType }, deps), 'invalid_request', 'client_auth');
+    await expectOAuthError(
+      authenticateClient({ clientAssertionType: 'urn:other', clientAssertion: await assertionFor('signed') }, deps),
+      'invalid_request',
+      'client_auth',
+    );
+    const missing = await expectOAuthError(
+      authenticateClient({ clientAssertionType: jwtBearerAssertionType }, deps),
+      'invalid_request',
+      'client_auth',
+    );
     expect(missing.message).toBe('client_assertion is required');
   });
 
   it('refuses an assertion that is not a JWT, or that names another client than client_id, with invalid_client', async () => {
-    await expectOAuthError(authenticateClient({ clientAssertionType: jwtBearerAssertionType, clientAssertion: 'not-a-jwt' }, deps), 'invalid_client', 'client_auth');
+    await expectOAuthError(
+      authenticateClient({ clientAssertionType: jwtBearerAssertionType, clientAssertion: 'not-a-jwt' }, deps),
+      'invalid_client',
+      'client_auth',
+    );
     const input = { clientId: 'signed', clientAssertionType: jwtBearerAssertionType, clientAssertion: await assertionFor('someone-else') };
     await expectOAuthError(authenticateClient(input, deps), 'invalid_client', 'client_auth');
   });
@@ -214,14 +241,21 @@ describe('authenticateClient with the failure limiter (client-auth-limiter.ts)',
   beforeEach(() => {
     clock = testClock();
     const config = parseConfig({
-      clients: [{ client_id: 'basic-client', client_secret_hash: hashClientSecret(secret), token_endpoint_auth_method: 'client_secret_basic' }],
+      clients: [
+        { client_id: 'basic-client', client_secret_hash: hashClientSecret(secret), token_endpoint_auth_method: 'client_secret_basic' },
+      ],
     });
     deps = {
       clients: new StaticClientRegistry(config.clients),
-      clientAuthLimiter: new ClientAuthLimiter(new MemoryFailureCounter(1000, clock), { maxFailuresPerClient: 2, maxFailuresPerAddress: 5, windowSeconds: 60 }),
+      clientAuthLimiter: new ClientAuthLimiter(new MemoryFailureCounter(1000, clock), {
+        maxFailuresPerClient: 2,
+        maxFailuresPerAddress: 5,
+        windowSeconds: 60,
+      }),
     };
   });
-  const attempt = (password: string, address = '192.0.2.1') => authenticateClient({ authorization: basicAuth('basic-client', password), address }, deps);
+  const attempt = (password: string, address = '192.0.2.1') =>
+    authenticateClient({ authorization: basicAuth('basic-client', password), address }, deps);
 
   it('refuses every attempt for a client at its bound with 429 client_auth_rate_limited, the right secret included', async () => {
     await expectOAuthError(attempt('wrong'), 'invalid_client', 'client_auth');
@@ -236,7 +270,11 @@ describe('authenticateClient with the failure limiter (client-auth-limiter.ts)',
   it('counts neither successes nor malformed requests (invalid_request) as failures', async () => {
     for (let index = 0; index < 3; index++) {
       expect((await attempt(secret)).client_id).toBe('basic-client');
-      await expectOAuthError(authenticateClient({ authorization: basicAuth('basic-client', secret), clientSecret: secret, address: '192.0.2.1' }, deps), 'invalid_request', 'client_auth');
+      await expectOAuthError(
+        authenticateClient({ authorization: basicAuth('basic-client', secret), clientSecret: secret, address: '192.0.2.1' }, deps),
+        'invalid_request',
+        'client_auth',
+      );
     }
     await expectOAuthError(attempt('wrong'), 'invalid_client', 'client_auth');
     await expectOAuthError(attempt('wrong'), 'invalid_client', 'client_auth');

@@ -17,7 +17,11 @@ interface Run {
  */
 function run(command: string, args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '', ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -32,7 +36,8 @@ function run(command: string, args: string[], env: Record<string, string>): Prom
 
 /** `node dist/main.js --check-config` in the image; here the same entry through tsx. */
 // HOST keeps any server a broken --check-config might start on loopback.
-const checkConfig = (env: Record<string, string>) => run(process.execPath, ['--import', 'tsx', 'src/main.ts', '--check-config'], { HOST: '127.0.0.1', ...env });
+const checkConfig = (env: Record<string, string>) =>
+  run(process.execPath, ['--import', 'tsx', 'src/main.ts', '--check-config'], { HOST: '127.0.0.1', ...env });
 
 function scratchDir(): string {
   return mkdtempSync(join(tmpdir(), 'dpop-oidc-check-config-'));
@@ -73,17 +78,28 @@ describe('check-config (node dist/main.js --check-config, npm run -s check-confi
   });
 
   it('lists the warnings and still exits 0', async () => {
-    const result = await checkConfig({ CONFIG_FILE: 'config/default.json', ISSUER: 'https://id.example.com/oidc', PORT: '443', STORE: 'redis', REDIS_URL: 'redis://:hunter2@redis.internal:6379' });
+    const result = await checkConfig({
+      CONFIG_FILE: 'config/default.json',
+      ISSUER: 'https://id.example.com/oidc',
+      PORT: '443',
+      STORE: 'redis',
+      REDIS_URL: 'redis://:hunter2@redis.internal:6379',
+    });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('\nissuer: https://id.example.com/oidc\n');
     expect(result.stdout).toContain('\nstore: redis at redis://:***@redis.internal:6379, keys prefixed dpop-oidc:\n');
     expect(result.stdout).not.toContain('hunter2');
-    expect(result.stdout).toMatch(/\nwarnings \(3\):\n {2}- client demo-service has the demo secret .*\n {2}- client demo-resource-server .*\n {2}- user alice has the demo password .*\n$/);
+    expect(result.stdout).toMatch(
+      /\nwarnings \(3\):\n {2}- client demo-service has the demo secret .*\n {2}- client demo-resource-server .*\n {2}- user alice has the demo password .*\n$/,
+    );
   });
 
   it('prints each problem on its own line, path or variable named, and exits 1', async () => {
     const file = join(scratchDir(), 'config.json');
-    writeFileSync(file, JSON.stringify({ clients: [{ client_id: 'api', client_secret_hash: 'sha256$x$y', dpop_bound_access_token: true }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({ clients: [{ client_id: 'api', client_secret_hash: 'sha256$x$y', dpop_bound_access_token: true }] }),
+    );
     const result = await checkConfig({ CONFIG_FILE: file, DPOP_REQUIRE_NONCE: 'yes' });
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
@@ -101,10 +117,16 @@ describe('check-config (node dist/main.js --check-config, npm run -s check-confi
   });
 
   it('runs as npm run -s check-config', async () => {
-    const result = await run('npm', ['run', '-s', 'check-config'], { CONFIG_FILE: 'config/default.json', HOST: '127.0.0.1', PORT: '18302' });
+    const result = await run('npm', ['run', '-s', 'check-config'], {
+      CONFIG_FILE: 'config/default.json',
+      HOST: '127.0.0.1',
+      PORT: '18302',
+    });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^config: config\/default\.json, with PORT, HOST from the environment\n/);
-    expect(result.stdout).toMatch(/\nwarnings \(1\):\n {2}- PORT=18302 differs from the port of the issuer http:\/\/localhost:8080\/oidc \(8080\)/);
+    expect(result.stdout).toMatch(
+      /\nwarnings \(1\):\n {2}- PORT=18302 differs from the port of the issuer http:\/\/localhost:8080\/oidc \(8080\)/,
+    );
   });
 });
 

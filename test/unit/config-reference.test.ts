@@ -26,9 +26,14 @@ describe(`${referenceFile}, generated from the config schema`, () => {
     const paths = fieldPaths(configJsonSchema());
     expect(paths).toContain('clients[].dpop_bound_access_tokens');
     expect(paths).toContain('users[].claims.address.country');
-    for (const path of paths) expect(committed, path).toMatch(new RegExp(`^\\| \`${path.replace(/[.[\]]/g, '\\$&')}\` \\| [^|]+ \\| [^|]+ \\| [^|]* \\| [^|]+ \\|$`, 'm'));
+    for (const path of paths)
+      expect(committed, path).toMatch(
+        new RegExp(`^\\| \`${path.replace(/[.[\]]/g, '\\$&')}\` \\| [^|]+ \\| [^|]+ \\| [^|]* \\| [^|]+ \\|$`, 'm'),
+      );
     expect(committed).toContain('| `http.port` | integer, 0 to 65535 | `8080` | `PORT` | TCP port to listen on. |');
-    expect(committed).toContain('| `clients[].client_id` | string, 1 to 200 characters | required |  | The client identifier, unique among clients. |');
+    expect(committed).toContain(
+      '| `clients[].client_id` | string, 1 to 200 characters | required |  | The client identifier, unique among clients. |',
+    );
   });
 
   it('names each environment variable on the row of the field it sets', () => {

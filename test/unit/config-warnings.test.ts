@@ -14,12 +14,21 @@ describe('start-up warnings: none for the demo as shipped', () => {
     expect(configWarnings(loadConfig({ CONFIG_FILE: 'config/default.json' }), {})).toEqual([]);
   });
 
-  it.each(['http://localhost:8080/oidc', 'http://127.0.0.1:8080/oidc', 'http://[::1]:8080/oidc'])('gives none for the demo on %s', (issuer) => {
-    expect(warningsOf({ ...demo, issuer })).toEqual([]);
-  });
+  it.each(['http://localhost:8080/oidc', 'http://127.0.0.1:8080/oidc', 'http://[::1]:8080/oidc'])(
+    'gives none for the demo on %s',
+    (issuer) => {
+      expect(warningsOf({ ...demo, issuer })).toEqual([]);
+    },
+  );
 
   it('gives none for an https issuer with clients and users of their own, listening on its port', () => {
-    expect(warningsOf({ issuer: 'https://id.example.com/oidc', http: { port: 443 }, clients: [{ client_id: 'api', client_secret_hash: ownSecretHash }] })).toEqual([]);
+    expect(
+      warningsOf({
+        issuer: 'https://id.example.com/oidc',
+        http: { port: 443 },
+        clients: [{ client_id: 'api', client_secret_hash: ownSecretHash }],
+      }),
+    ).toEqual([]);
   });
 
   it('reads the demo credentials from config/default.json, not from a list in the code', () => {
@@ -37,7 +46,9 @@ describe('start-up warning: a plain-http issuer on a host other than loopback', 
   });
 
   it('warns for a LAN address too', () => {
-    expect(warningsOf({ issuer: 'http://192.168.1.20:8080/oidc' })).toEqual([expect.stringMatching(/^issuer http:\/\/192\.168\.1\.20:8080\/oidc is plain http/)]);
+    expect(warningsOf({ issuer: 'http://192.168.1.20:8080/oidc' })).toEqual([
+      expect.stringMatching(/^issuer http:\/\/192\.168\.1\.20:8080\/oidc is plain http/),
+    ]);
   });
 });
 
@@ -76,13 +87,21 @@ describe('start-up warning: PORT differs from the issuer port and no proxy is co
 
   it('names http.port when the file sets it, and counts an https issuer without a port as 443', () => {
     expect(warningsOf({ issuer: 'https://id.example.com/oidc', http: { port: 8443 } })).toEqual([
-      expect.stringMatching(/^http\.port 8443 differs from the port of the issuer https:\/\/id\.example\.com\/oidc \(443\) and no proxy is configured/),
+      expect.stringMatching(
+        /^http\.port 8443 differs from the port of the issuer https:\/\/id\.example\.com\/oidc \(443\) and no proxy is configured/,
+      ),
     ]);
   });
 
   it('gives none with a proxy configured, with matching ports, or on a random port', () => {
-    expect(configWarnings(loadConfig({ CONFIG_FILE: 'config/default.json', PORT: '18302', TRUST_PROXY: '127.0.0.1' }), { PORT: '18302' })).toEqual([]);
-    expect(configWarnings(loadConfig({ CONFIG_FILE: 'config/default.json', PORT: '18302', ISSUER: 'http://localhost:18302/oidc' }), { PORT: '18302' })).toEqual([]);
+    expect(
+      configWarnings(loadConfig({ CONFIG_FILE: 'config/default.json', PORT: '18302', TRUST_PROXY: '127.0.0.1' }), { PORT: '18302' }),
+    ).toEqual([]);
+    expect(
+      configWarnings(loadConfig({ CONFIG_FILE: 'config/default.json', PORT: '18302', ISSUER: 'http://localhost:18302/oidc' }), {
+        PORT: '18302',
+      }),
+    ).toEqual([]);
     expect(warningsOf({ http: { port: 0 } })).toEqual([]);
   });
 });

@@ -64,7 +64,15 @@ describe('configuration', () => {
 function clientConfigError(client: Record<string, unknown>): ConfigError | undefined {
   try {
     parseConfig({
-      clients: [{ client_id: 'app', token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], redirect_uris: ['https://app.example.com/cb'], ...client }],
+      clients: [
+        {
+          client_id: 'app',
+          token_endpoint_auth_method: 'none',
+          grant_types: ['authorization_code'],
+          redirect_uris: ['https://app.example.com/cb'],
+          ...client,
+        },
+      ],
     });
     return undefined;
   } catch (error) {
@@ -109,14 +117,26 @@ describe('redirect targets are https, http on loopback, or a private-use scheme 
     'com.example.app://callback',
   ])('accepts %s as a redirect_uri and a post_logout_redirect_uri, kept as written', (uri) => {
     const config = parseConfig({
-      clients: [{ client_id: 'app', token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], redirect_uris: [uri], post_logout_redirect_uris: [uri] }],
+      clients: [
+        {
+          client_id: 'app',
+          token_endpoint_auth_method: 'none',
+          grant_types: ['authorization_code'],
+          redirect_uris: [uri],
+          post_logout_redirect_uris: [uri],
+        },
+      ],
     });
     expect(config.clients[0]!.redirect_uris).toEqual([uri]);
     expect(config.clients[0]!.post_logout_redirect_uris).toEqual([uri]);
   });
 
   it('names the field path through loadConfig too', () => {
-    const file = configFile({ clients: [{ client_id: 'x', token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], redirect_uris: ['javascript:alert(1)'] }] });
+    const file = configFile({
+      clients: [
+        { client_id: 'x', token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], redirect_uris: ['javascript:alert(1)'] },
+      ],
+    });
     expect(() => loadConfig({ CONFIG_FILE: file })).toThrow(ConfigError);
     expect(() => loadConfig({ CONFIG_FILE: file })).toThrow(/clients\.0\.redirect_uris\.0: the javascript: scheme is never allowed/);
   });
@@ -135,7 +155,11 @@ describe('redirect targets are https, http on loopback, or a private-use scheme 
       ],
     });
     try {
-      const { redirect, code, verifier } = await signInAndConsent(new Browser(t.app), { clientId: 'native', redirectUri: native, scope: 'openid profile' });
+      const { redirect, code, verifier } = await signInAndConsent(new Browser(t.app), {
+        clientId: 'native',
+        redirectUri: native,
+        scope: 'openid profile',
+      });
       expect(redirect.statusCode).toBe(303);
       expect(String(redirect.headers.location).startsWith(`${native}?code=`)).toBe(true);
       expect(redirectParams(redirect).get('state')).toBe('state-123');
@@ -149,23 +173,35 @@ describe('redirect targets are https, http on loopback, or a private-use scheme 
 });
 
 describe('allowed_cors_origins are origins only', () => {
-  it.each(['https://app.example.com/', 'https://app.example.com/spa', 'https://app.example.com?x=1', 'HTTPS://APP.example.com', 'null', 'com.example.app:', 'ftp://app.example.com'])(
-    'refuses %s with a ConfigError naming clients.0.allowed_cors_origins.0',
-    (origin) => {
-      const error = clientConfigError({ allowed_cors_origins: [origin] });
-      expect(error).toBeInstanceOf(ConfigError);
-      expect(error!.message).toMatch(/clients\.0\.allowed_cors_origins\.0: must be an origin, scheme:\/\/host\[:port\]/);
-    },
-  );
+  it.each([
+    'https://app.example.com/',
+    'https://app.example.com/spa',
+    'https://app.example.com?x=1',
+    'HTTPS://APP.example.com',
+    'null',
+    'com.example.app:',
+    'ftp://app.example.com',
+  ])('refuses %s with a ConfigError naming clients.0.allowed_cors_origins.0', (origin) => {
+    const error = clientConfigError({ allowed_cors_origins: [origin] });
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.message).toMatch(/clients\.0\.allowed_cors_origins\.0: must be an origin, scheme:\/\/host\[:port\]/);
+  });
 
   it('accepts scheme://host[:port]', () => {
-    expect(clientConfigError({ allowed_cors_origins: ['https://app.example.com', 'http://localhost:5173', 'https://[::1]:8443'] })).toBeUndefined();
+    expect(
+      clientConfigError({ allowed_cors_origins: ['https://app.example.com', 'http://localhost:5173', 'https://[::1]:8443'] }),
+    ).toBeUndefined();
   });
 });
 
 describe('clientAuth limits', () => {
   it('default to 10 failures per client_id and 30 per address in a 60 s window, 100 000 keys tracked', () => {
-    expect(parseConfig({}).clientAuth).toEqual({ maxFailuresPerClient: 10, maxFailuresPerAddress: 30, windowSeconds: 60, maxTrackedKeys: 100_000 });
+    expect(parseConfig({}).clientAuth).toEqual({
+      maxFailuresPerClient: 10,
+      maxFailuresPerAddress: 30,
+      windowSeconds: 60,
+      maxTrackedKeys: 100_000,
+    });
   });
 
   it('refuses a limit below 1 with the path of the field', () => {
@@ -202,7 +238,12 @@ describe('unknown keys are refused everywhere, with their path', () => {
   it('refuses the client key dpop_bound_access_token (a typo that used to drop the DPoP requirement silently)', () => {
     const file = configFile({
       clients: [
-        { client_id: 'spa', token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], redirect_uris: ['https://app.example.com/cb'] },
+        {
+          client_id: 'spa',
+          token_endpoint_auth_method: 'none',
+          grant_types: ['authorization_code'],
+          redirect_uris: ['https://app.example.com/cb'],
+        },
         { client_id: 'api', client_secret_hash: 'sha256$x$y', dpop_bound_access_token: true },
       ],
     });
@@ -265,14 +306,20 @@ describe('environment values are parsed strictly, and an error names the variabl
   });
 
   it('refuses an integer out of range, naming the variable', () => {
-    expect(configErrorOf(() => load({ PORT: '70000' }))).toMatch(/^invalid configuration in the environment:\n {2}- PORT \(http\.port\): .*65535$/);
-    expect(configErrorOf(() => load({ MAX_CONNECTIONS: '0' }))).toMatch(/^invalid configuration in the environment:\n {2}- MAX_CONNECTIONS \(http\.maxConnections\): .*1$/);
+    expect(configErrorOf(() => load({ PORT: '70000' }))).toMatch(
+      /^invalid configuration in the environment:\n {2}- PORT \(http\.port\): .*65535$/,
+    );
+    expect(configErrorOf(() => load({ MAX_CONNECTIONS: '0' }))).toMatch(
+      /^invalid configuration in the environment:\n {2}- MAX_CONNECTIONS \(http\.maxConnections\): .*1$/,
+    );
   });
 
   it('blames a value from the environment on its variable, not on the file, and never echoes a secret', () => {
     const secret = 'short-secret-of-20ch';
     const message = configErrorOf(() => load({ DPOP_NONCE_SECRET: secret, STORE: 'mongo' }));
-    expect(message).toMatch(/^invalid configuration in the environment:\n {2}- DPOP_NONCE_SECRET \(dpop\.nonceSecret\): .*32.*\n {2}- STORE \(store\.type\): .*"memory"\|"redis"$/);
+    expect(message).toMatch(
+      /^invalid configuration in the environment:\n {2}- DPOP_NONCE_SECRET \(dpop\.nonceSecret\): .*32.*\n {2}- STORE \(store\.type\): .*"memory"\|"redis"$/,
+    );
     expect(message).not.toContain('config/default.json');
     expect(message).not.toContain(secret);
   });
@@ -280,7 +327,9 @@ describe('environment values are parsed strictly, and an error names the variabl
   it('names the file and the environment when both are wrong', () => {
     const file = configFile({ dpop: { maxAgeSeconds: 0 } });
     expect(configErrorOf(() => loadConfig({ CONFIG_FILE: file, DPOP_REQUIRE_NONCE: 'maybe' }))).toMatch(
-      new RegExp(`^invalid configuration in ${file} and the environment:\\n  - dpop\\.maxAgeSeconds: .*\\n  - DPOP_REQUIRE_NONCE \\(dpop\\.requireNonce\\): expected true, false, 1 or 0, got "maybe"$`),
+      new RegExp(
+        `^invalid configuration in ${file} and the environment:\\n  - dpop\\.maxAgeSeconds: .*\\n  - DPOP_REQUIRE_NONCE \\(dpop\\.requireNonce\\): expected true, false, 1 or 0, got "maybe"$`,
+      ),
     );
   });
 
@@ -288,12 +337,16 @@ describe('environment values are parsed strictly, and an error names the variabl
     expect(configErrorOf(() => load({ TRUST_PROXY: 'yes' }))).toBe(
       'invalid configuration in the environment:\n  - TRUST_PROXY (http.trustProxy): must be true, false, or comma-separated proxy addresses or CIDRs (e.g. 10.0.0.0/8, loopback)',
     );
-    expect(load({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.1, ::1/128, loopback' }).http.trustProxy).toBe('10.0.0.0/8, 192.168.1.1, ::1/128, loopback');
+    expect(load({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.1, ::1/128, loopback' }).http.trustProxy).toBe(
+      '10.0.0.0/8, 192.168.1.1, ::1/128, loopback',
+    );
     expect(load({ TRUST_PROXY: 'true' }).http.trustProxy).toBe(true);
   });
 
   it('takes numbers in the file as JSON numbers only', () => {
-    expect(configErrorOf(() => parseConfig({ http: { port: '8080' } }))).toMatch(/^invalid configuration in config:\n {2}- http\.port: .*number.*string/);
+    expect(configErrorOf(() => parseConfig({ http: { port: '8080' } }))).toMatch(
+      /^invalid configuration in config:\n {2}- http\.port: .*number.*string/,
+    );
   });
 });
 
@@ -305,7 +358,8 @@ function declaredDefaults(node: JsonSchemaNode, path: string[] = []): Array<[str
   });
 }
 
-const valueAt = (value: unknown, path: string[]): unknown => path.reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], value);
+const valueAt = (value: unknown, path: string[]): unknown =>
+  path.reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], value);
 
 describe('a section left out, or given in part, gets every default of its fields', () => {
   it('gives every default of every section for an empty config', () => {
@@ -345,7 +399,13 @@ describe('a section left out, or given in part, gets every default of its fields
       refreshToken: { ttlSeconds: 14 * 86_400, reuseGraceSeconds: 60, maxLiveAccessTokensPerGrant: 32 },
       idToken: { ttlSeconds: 600 },
       session: { ttlSeconds: 8 * 3600, interactionTtlSeconds: 600, consentTtlSeconds: 365 * 86_400 },
-      store: { type: 'memory', redisUrl: 'redis://127.0.0.1:6379', keyPrefix: 'dpop-oidc:', memoryMaxEntries: 1_000_000, allowEvictingRedis: false },
+      store: {
+        type: 'memory',
+        redisUrl: 'redis://127.0.0.1:6379',
+        keyPrefix: 'dpop-oidc:',
+        memoryMaxEntries: 1_000_000,
+        allowEvictingRedis: false,
+      },
       clientAuth: { maxFailuresPerClient: 10, maxFailuresPerAddress: 30, windowSeconds: 60, maxTrackedKeys: 100_000 },
       rateLimits: { introspectionPerClientPerMinute: 30_000, revocationPerClientPerMinute: 600, memoryMaxTrackedKeys: 100_000 },
       clients: [],
@@ -365,7 +425,10 @@ describe('a section left out, or given in part, gets every default of its fields
     const defaults = parseConfig({});
     expect(parseConfig({ http: { port: 9000 } }).http).toEqual({ ...defaults.http, port: 9000 });
     expect(parseConfig({ dpop: { requireNonce: true } }).dpop).toEqual({ ...defaults.dpop, requireNonce: true });
-    expect(parseConfig({ refreshToken: { reuseGraceSeconds: 0 } }).refreshToken).toEqual({ ...defaults.refreshToken, reuseGraceSeconds: 0 });
+    expect(parseConfig({ refreshToken: { reuseGraceSeconds: 0 } }).refreshToken).toEqual({
+      ...defaults.refreshToken,
+      reuseGraceSeconds: 0,
+    });
     for (const [section, value] of Object.entries(defaults)) {
       if (typeof value === 'object' && !Array.isArray(value)) expect(parseConfig({ [section]: {} }), section).toEqual(defaults);
     }

@@ -18,7 +18,11 @@ describe('answerConsent: the consent form POST', () => {
     const login = expectKind(await authorize(authorizationParams({ scope }), { session: undefined }, deps), 'page');
     const form = { interaction: login.view.interactionId, csrf: login.view.csrf };
     const consent = expectKind(
-      await signIn({ ...form, username: alice.username, password: alice.password }, { interaction: sealedCookie(login), session: undefined }, deps),
+      await signIn(
+        { ...form, username: alice.username, password: alice.password },
+        { interaction: sealedCookie(login), session: undefined },
+        deps,
+      ),
       'page',
     );
     expect(consent.page).toBe('consent');
@@ -55,7 +59,7 @@ describe('answerConsent: the consent form POST', () => {
     expect(refusedReason(await answerConsent({ ...form, decision: 'allow' }, cookies, deps))).toBe('interaction_ended');
   });
 
-  it('refuses a consent without a session, or with another user\'s: reason session', async () => {
+  it("refuses a consent without a session, or with another user's: reason session", async () => {
     const { form, cookies } = await consentForm();
     expect(refusedReason(await answerConsent({ ...form, decision: 'allow' }, { ...cookies, session: undefined }, deps))).toBe('session');
     await deps.sessions.create({ id: hashOpaque('bob-cookie'), sub: 'user-bob', authTime: 1 }, 60_000);
@@ -83,7 +87,10 @@ describe('answerConsent: the consent form POST', () => {
     yieldFirst(deps.consents, 'scopes');
     yieldFirst(deps.endedInteractions, 'end');
     const save = vi.spyOn(deps.codes, 'save');
-    const outcomes = await Promise.all([answerConsent({ ...form, decision: 'allow' }, cookies, deps), answerConsent({ ...form, decision: 'allow' }, cookies, deps)]);
+    const outcomes = await Promise.all([
+      answerConsent({ ...form, decision: 'allow' }, cookies, deps),
+      answerConsent({ ...form, decision: 'allow' }, cookies, deps),
+    ]);
     expect(outcomes.map((outcome) => outcome.kind).sort()).toEqual(['redirect', 'refused']);
     expect(save).toHaveBeenCalledTimes(1);
   });

@@ -52,8 +52,13 @@ describe('docs/deploy/compose.yaml', () => {
   it('sets only variables the loader reads, and they make a valid configuration with the mounted config file', () => {
     for (const [name, service] of providers) {
       const environment = asObject(asObject(service).environment) as Record<string, string>;
-      expect(Object.keys(environment).filter((variable) => !environmentVariables.includes(variable)), name).toEqual([]);
-      const env = Object.fromEntries(Object.entries(environment).map(([key, value]) => [key, interpolate(String(value), { DPOP_NONCE_SECRET: testNonceSecret })]));
+      expect(
+        Object.keys(environment).filter((variable) => !environmentVariables.includes(variable)),
+        name,
+      ).toEqual([]);
+      const env = Object.fromEntries(
+        Object.entries(environment).map(([key, value]) => [key, interpolate(String(value), { DPOP_NONCE_SECRET: testNonceSecret })]),
+      );
       // CONFIG_FILE is where a volume of the service puts a file of this directory.
       const mounts = (asObject(service).volumes as string[]).map((volume) => volume.split(':'));
       const configMount = mounts.find(([, target]) => target === env.CONFIG_FILE);
@@ -75,7 +80,9 @@ describe('docs/deploy/compose.yaml', () => {
     const issuer = new URL(String(asObject(asObject(providers[0]![1]).environment).ISSUER));
     expect(issuer.protocol).toBe('https:');
     expect(proxy.ports).toEqual([`${issuer.port}:443`]);
-    const caddyfileMount = (proxy.volumes as string[]).map((volume) => volume.split(':')).find(([, target]) => target === '/etc/caddy/Caddyfile');
+    const caddyfileMount = (proxy.volumes as string[])
+      .map((volume) => volume.split(':'))
+      .find(([, target]) => target === '/etc/caddy/Caddyfile');
     const caddyfile = read(caddyfileMount![0]!);
     expect(caddyfile).toMatch(new RegExp(`^${issuer.hostname} \\{`, 'm'));
     for (const [name] of providers) expect(caddyfile).toContain(`${name}:8080`);
@@ -124,7 +131,9 @@ describe('docs/deploy/kubernetes.yaml', () => {
 
   /** The volume item a file path in the container comes from: [volume, key]. */
   function sourceOf(path: string): [Json & { name: string }, string] {
-    const mount = mounts.find((candidate) => (candidate.subPath ? candidate.mountPath === path : path.startsWith(`${candidate.mountPath}/`)));
+    const mount = mounts.find((candidate) =>
+      candidate.subPath ? candidate.mountPath === path : path.startsWith(`${candidate.mountPath}/`),
+    );
     expect(mount, `a volume mounted at ${path}`).toBeDefined();
     const volume = volumes.find(({ name }) => name === mount!.name)!;
     const relative = mount!.subPath ?? posix.relative(mount!.mountPath, path);
@@ -162,7 +171,11 @@ describe('docs/deploy/kubernetes.yaml', () => {
     expect(Object.keys(asObject(secret.stringData))).toContain(jwksKey);
     // With the Secret's values, the loader makes a valid configuration of this file and environment.
     const plain = Object.fromEntries(env.filter((variable) => variable.value !== undefined).map(({ name, value }) => [name, value!]));
-    const config = loadWith(configText, { ...plain, DPOP_NONCE_SECRET: testNonceSecret, REDIS_URL: String(asObject(secret.stringData)['redis-url']) });
+    const config = loadWith(configText, {
+      ...plain,
+      DPOP_NONCE_SECRET: testNonceSecret,
+      REDIS_URL: String(asObject(secret.stringData)['redis-url']),
+    });
     expect(config.issuer).toBe('https://id.example.com/oidc');
     expect(config.store.type).toBe('redis');
     expect(config.keys.jwksFile).toBe(valueOf('JWKS_FILE'));

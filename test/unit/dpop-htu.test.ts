@@ -9,14 +9,30 @@ describe('normalizeHtu: syntax-based normalisation (RFC 3986 §6.2.2)', () => {
     ['lower-cases the scheme (§6.2.2.1)', 'HTTPS://server.example.com/token', 'https://server.example.com/token'],
     ['lower-cases the host (§6.2.2.1)', 'https://Server.EXAMPLE.com/token', 'https://server.example.com/token'],
     ['keeps the case of the path', 'https://server.example.com/Token/ABC', 'https://server.example.com/Token/ABC'],
-    ['decodes percent-encoded unreserved letters (§6.2.2.2)', 'https://server.example.com/%74%6F%6B%65%6E', 'https://server.example.com/token'],
-    ['decodes percent-encoded unreserved digits, "-", ".", "_", "~"', 'https://server.example.com/a%31%2D%2E%5F%7E', 'https://server.example.com/a1-._~'],
-    ['upper-cases the hex digits of kept percent-encodings (§6.2.2.1)', 'https://server.example.com/a%2fb%3a', 'https://server.example.com/a%2Fb%3A'],
+    [
+      'decodes percent-encoded unreserved letters (§6.2.2.2)',
+      'https://server.example.com/%74%6F%6B%65%6E',
+      'https://server.example.com/token',
+    ],
+    [
+      'decodes percent-encoded unreserved digits, "-", ".", "_", "~"',
+      'https://server.example.com/a%31%2D%2E%5F%7E',
+      'https://server.example.com/a1-._~',
+    ],
+    [
+      'upper-cases the hex digits of kept percent-encodings (§6.2.2.1)',
+      'https://server.example.com/a%2fb%3a',
+      'https://server.example.com/a%2Fb%3A',
+    ],
     ['keeps an encoded "/" encoded: it is reserved', 'https://server.example.com/a%2Fb', 'https://server.example.com/a%2Fb'],
     ['removes "." segments (§6.2.2.3)', 'https://server.example.com/./a/./token', 'https://server.example.com/a/token'],
     ['removes ".." segments (§6.2.2.3)', 'https://server.example.com/a/b/../../token', 'https://server.example.com/token'],
     ['does not climb above the root', 'https://server.example.com/../../token', 'https://server.example.com/token'],
-    ['treats percent-encoded dot segments as dot segments', 'https://server.example.com/a/%2e%2E/token', 'https://server.example.com/token'],
+    [
+      'treats percent-encoded dot segments as dot segments',
+      'https://server.example.com/a/%2e%2E/token',
+      'https://server.example.com/token',
+    ],
   ])('%s', (_name, input, expected) => {
     expect(normalizeHtu(input)).toBe(expected);
   });

@@ -132,11 +132,7 @@ describe('the RFC 9449 resource-access proof (§7.1 Figure 13)', () => {
 
   it('is refused when the resource server requires a nonce, with a nonce for the example key', async () => {
     const t = verifierFixture({ start: resourceRequest.iat * 1000 });
-    const error = await expectRefusal(
-      t.verify(compact(resourceRequest), { ...atResource, requireNonce: true }),
-      'use_dpop_nonce',
-      'nonce',
-    );
+    const error = await expectRefusal(t.verify(compact(resourceRequest), { ...atResource, requireNonce: true }), 'use_dpop_nonce', 'nonce');
     expect(t.nonces.verify('resource', exampleJkt, error.dpopNonce!)).toBe(true);
   });
 });

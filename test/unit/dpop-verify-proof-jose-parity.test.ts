@@ -97,7 +97,12 @@ describe('proofs jose refuses are refused with the same reason', () => {
     const header = b64urlJson({ typ: 'dpop+jwt', alg: 'ES256', jwk: es256.publicJwk, pad: '>>>???' });
     expect(header).toMatch(/[-_]/);
     const base64Header = header.replace(/-/g, '+').replace(/_/g, '/');
-    const [, payload, signature] = signSegments('ES256', KeyObject.from(es256.privateKey), header, b64urlJson(claims(t.nowSeconds()))).split('.');
+    const [, payload, signature] = signSegments(
+      'ES256',
+      KeyObject.from(es256.privateKey),
+      header,
+      b64urlJson(claims(t.nowSeconds())),
+    ).split('.');
     await expectRefusal(t.verify(`${base64Header}.${payload}.${signature}`), 'invalid_dpop_proof', 'malformed');
   });
 
@@ -125,7 +130,10 @@ describe('proofs jose refuses are refused with the same reason', () => {
 
   it('refuses a jwk whose key_ops do not allow verify, and one whose ext is not a boolean', async () => {
     const t = verifierFixture();
-    for (const jwk of [{ ...es256.publicJwk, key_ops: ['sign'] }, { ...es256.publicJwk, ext: 'yes' }] as JWK[]) {
+    for (const jwk of [
+      { ...es256.publicJwk, key_ops: ['sign'] },
+      { ...es256.publicJwk, ext: 'yes' },
+    ] as JWK[]) {
       const proof = await t.proof(es256, { jwk });
       expect(await joseRefuses(proof, jwk, 'ES256')).toBe(true);
       await expectRefusal(t.verify(proof), 'invalid_dpop_proof', 'jwk');
@@ -154,7 +162,9 @@ describe('proofs jose refuses are refused with the same reason', () => {
     const header = b64urlJson({ typ: 'dpop+jwt', alg: 'PS256', jwk: rsa.publicJwk });
     const payload = b64urlJson(claims(t.nowSeconds()));
     const signature = sign('sha256', Buffer.from(`${header}.${payload}`), {
-      key: KeyObject.from(rsa.privateKey), padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 20,
+      key: KeyObject.from(rsa.privateKey),
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: 20,
     }).toString('base64url');
     const proof = `${header}.${payload}.${signature}`;
     expect(await joseRefuses(proof, rsa.publicJwk, 'PS256')).toBe(true);

@@ -19,9 +19,7 @@ function hs256Proof(iat: number): Promise<string> {
   const secret = randomBytes(32);
   const header = { typ: 'dpop+jwt', alg: 'HS256', jwk: { kty: 'oct', k: secret.toString('base64url') } };
   const claims = { jti: 'j-1', htm: 'POST', htu: 'https://op.example.test/oidc/token', iat };
-  return new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
-    .setProtectedHeader(header as { alg: string })
-    .sign(secret);
+  return new CompactSign(new TextEncoder().encode(JSON.stringify(claims))).setProtectedHeader(header as { alg: string }).sign(secret);
 }
 
 describe('one DPoP header field (RFC 9449 §4.3 check 1)', () => {

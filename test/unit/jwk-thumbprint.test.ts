@@ -110,4 +110,3 @@ describe('jwkThumbprint agrees with jose.calculateJwkThumbprint', () => {
     }
   });
 });
-

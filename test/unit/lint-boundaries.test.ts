@@ -13,7 +13,10 @@ async function boundaryErrors(filePath: string, code: string): Promise<string[]>
 
 describe('the layering of src/ is enforced by npm run lint (docs/architecture.md, "Layers")', () => {
   it('refuses src/lib importing the protocol layer: src/lib imports nothing of src', async () => {
-    const errors = await boundaryErrors('src/lib/new-helper.ts', "import { scopeList } from '../oauth/scopes.js';\nexport const a = scopeList;\n");
+    const errors = await boundaryErrors(
+      'src/lib/new-helper.ts',
+      "import { scopeList } from '../oauth/scopes.js';\nexport const a = scopeList;\n",
+    );
     expect(errors).toEqual([
       "@typescript-eslint/no-restricted-imports: '../oauth/scopes.js' import is restricted from being used by a pattern. " +
         'wrong arrow between layers: see the map in docs/architecture.md ("Layers"); src/lib imports nothing of src',
@@ -21,7 +24,10 @@ describe('the layering of src/ is enforced by npm run lint (docs/architecture.md
   });
 
   it('refuses a DPoP module importing the protocol layer above it', async () => {
-    const errors = await boundaryErrors('src/dpop/new-check.ts', "import { scopeList } from '../oauth/scopes.js';\nexport const a = scopeList;\n");
+    const errors = await boundaryErrors(
+      'src/dpop/new-check.ts',
+      "import { scopeList } from '../oauth/scopes.js';\nexport const a = scopeList;\n",
+    );
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain('wrong arrow between layers');
   });
@@ -47,7 +53,10 @@ describe('the layering of src/ is enforced by npm run lint (docs/architecture.md
   });
 
   it('lets the composition root import any layer', async () => {
-    const errors = await boundaryErrors('src/new-root.ts', "import { MemoryCodeStore } from './stores/memory/code-store.js';\nexport const a = MemoryCodeStore;\n");
+    const errors = await boundaryErrors(
+      'src/new-root.ts',
+      "import { MemoryCodeStore } from './stores/memory/code-store.js';\nexport const a = MemoryCodeStore;\n",
+    );
     expect(errors).toEqual([]);
   });
 });

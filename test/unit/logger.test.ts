@@ -27,19 +27,34 @@ describe('credentials are redacted from log lines', () => {
 
   it.each(credentials)('redacts %s at the top of a line and in its oauthError', (name) => {
     const { logger, lines } = capture();
-    logger.info({ [name]: 'the-credential', oauthError: { error: 'invalid_grant', reason: 'x', [name]: 'the-credential' } }, 'request completed');
-    expect(lines()).toEqual([expect.objectContaining({ [name]: '[redacted]', oauthError: { error: 'invalid_grant', reason: 'x', [name]: '[redacted]' } })]);
+    logger.info(
+      { [name]: 'the-credential', oauthError: { error: 'invalid_grant', reason: 'x', [name]: 'the-credential' } },
+      'request completed',
+    );
+    expect(lines()).toEqual([
+      expect.objectContaining({ [name]: '[redacted]', oauthError: { error: 'invalid_grant', reason: 'x', [name]: '[redacted]' } }),
+    ]);
   });
 
   it('redacts the Authorization, DPoP and Cookie headers of a logged request', () => {
     const { logger, lines } = capture();
-    logger.info({ req: { method: 'GET', url: '/oidc/profile', headers: { authorization: 'Basic c2VjcmV0', dpop: 'eyJ.a.b', cookie: 'sid=1' } } }, 'x');
+    logger.info(
+      { req: { method: 'GET', url: '/oidc/profile', headers: { authorization: 'Basic c2VjcmV0', dpop: 'eyJ.a.b', cookie: 'sid=1' } } },
+      'x',
+    );
     expect(JSON.stringify(lines())).not.toMatch(/c2VjcmV0|eyJ|sid=1/);
   });
 
   it('keeps the fields of the request line as they are', () => {
     const { logger, lines } = capture();
-    const line = { method: 'POST', route: '/oidc/token', status: 200, clientId: 'service', grantType: 'client_credentials', tokenType: 'DPoP' };
+    const line = {
+      method: 'POST',
+      route: '/oidc/token',
+      status: 200,
+      clientId: 'service',
+      grantType: 'client_credentials',
+      tokenType: 'DPoP',
+    };
     logger.info(line, 'request completed');
     expect(lines()).toEqual([expect.objectContaining(line)]);
   });

@@ -17,13 +17,17 @@ describe('endSession: RP-Initiated Logout 1.0', () => {
       sessions: new MemorySessionStore(100, clock),
       clients: new StaticClientRegistry(parseConfig({ issuer, clients: defaultTestClients() }).clients),
       // Stands in for the ID token check (tested with real tokens in test/http/logout.test.ts).
-      verifyIdTokenHint: async (token) => (token === 'hint-alice' ? { sub: 'user-alice', aud: 'spa' } : token === 'hint-bob' ? { sub: 'user-bob', aud: 'spa' } : undefined),
+      verifyIdTokenHint: async (token) =>
+        token === 'hint-alice' ? { sub: 'user-alice', aud: 'spa' } : token === 'hint-bob' ? { sub: 'user-bob', aud: 'spa' } : undefined,
     };
     await deps.sessions.create({ id: hashOpaque(cookie), sub: 'user-alice', authTime: 1 }, 60_000);
   });
   const signedIn = async () => (await deps.sessions.find(hashOpaque(cookie))) !== undefined;
-  const run = (params: Record<string, string>, method: 'GET' | 'POST' = 'GET', sessionCookie: string | undefined = cookie): Promise<LogoutOutcome> =>
-    endSession({ params, method, sessionCookie }, deps);
+  const run = (
+    params: Record<string, string>,
+    method: 'GET' | 'POST' = 'GET',
+    sessionCookie: string | undefined = cookie,
+  ): Promise<LogoutOutcome> => endSession({ params, method, sessionCookie }, deps);
 
   it('signs out at once when no one is signed in, clearing a cookie only when one was sent', async () => {
     const params = { client_id: 'spa', post_logout_redirect_uri: signedOut, state: 's' };
@@ -47,7 +51,11 @@ describe('endSession: RP-Initiated Logout 1.0', () => {
   });
 
   it('signs out on the confirmation POST with its CSRF token, and ends the session', async () => {
-    expect(await run({ csrf: logoutCsrf(cookie) }, 'POST')).toEqual({ kind: 'signed_out', redirectTo: undefined, clearSessionCookie: true });
+    expect(await run({ csrf: logoutCsrf(cookie) }, 'POST')).toEqual({
+      kind: 'signed_out',
+      redirectTo: undefined,
+      clearSessionCookie: true,
+    });
     expect(await signedIn()).toBe(false);
   });
 

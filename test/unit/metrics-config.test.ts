@@ -7,7 +7,12 @@ describe('config: metrics', () => {
   });
 
   it('takes METRICS_ENABLED, METRICS_PORT and METRICS_HOST from the environment', () => {
-    const config = loadConfig({ CONFIG_FILE: 'config/default.json', METRICS_ENABLED: 'false', METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0' });
+    const config = loadConfig({
+      CONFIG_FILE: 'config/default.json',
+      METRICS_ENABLED: 'false',
+      METRICS_PORT: '9464',
+      METRICS_HOST: '0.0.0.0',
+    });
     expect(config.metrics).toEqual({ enabled: false, port: 9464, host: '0.0.0.0' });
   });
 

@@ -89,9 +89,13 @@ describe('the nonce secret file holds the current secret and, after a rotation, 
   it('refuses a short previous secret and a third line, naming the file', () => {
     const good = Buffer.alloc(32, 1).toString('base64url');
     const short = dataDirWithSecretFile(`${good}\n${Buffer.alloc(8, 2).toString('base64url')}\n`);
-    expect(() => loadNonceSecrets({ dataDir: short.dataDir })).toThrow(`previous nonce secret in ${short.file} (line 2) is 8 bytes, under the 32 required`);
+    expect(() => loadNonceSecrets({ dataDir: short.dataDir })).toThrow(
+      `previous nonce secret in ${short.file} (line 2) is 8 bytes, under the 32 required`,
+    );
     const three = dataDirWithSecretFile(`${good}\n${good}\n${good}`);
-    expect(() => loadNonceSecrets({ dataDir: three.dataDir })).toThrow(`nonce secret file ${three.file} has 3 lines: the current secret, and at most one previous secret`);
+    expect(() => loadNonceSecrets({ dataDir: three.dataDir })).toThrow(
+      `nonce secret file ${three.file} has 3 lines: the current secret, and at most one previous secret`,
+    );
   });
 
   it('a reload (create: false) refuses a missing file instead of generating a secret', () => {
@@ -114,6 +118,9 @@ describe('the nonce secret file holds the current secret and, after a rotation, 
   it('the loader reads DPOP_PREVIOUS_NONCE_SECRET into dpop.previousNonceSecret', () => {
     const configFile = join(mkdtempSync(join(tmpdir(), 'dpop-oidc-nonce-')), 'config.json');
     writeFileSync(configFile, '{}');
-    expect(loadConfig({ CONFIG_FILE: configFile, DPOP_NONCE_SECRET: 'n'.repeat(32), DPOP_PREVIOUS_NONCE_SECRET: 'p'.repeat(32) }).dpop.previousNonceSecret).toBe('p'.repeat(32));
+    expect(
+      loadConfig({ CONFIG_FILE: configFile, DPOP_NONCE_SECRET: 'n'.repeat(32), DPOP_PREVIOUS_NONCE_SECRET: 'p'.repeat(32) }).dpop
+        .previousNonceSecret,
+    ).toBe('p'.repeat(32));
   });
 });

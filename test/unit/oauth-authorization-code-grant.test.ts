@@ -28,7 +28,11 @@ describe('authorizationCodeGrant: refusals, each before anything is claimed or w
   }
 
   it('refuses a request without code with invalid_request (RFC 6749 §4.1.3: code REQUIRED)', async () => {
-    await expectOAuthError(f.token({ grant_type: 'authorization_code', client_id: 'spa', redirect_uri: 'x' }, { dpop: key }), 'invalid_request', 'code');
+    await expectOAuthError(
+      f.token({ grant_type: 'authorization_code', client_id: 'spa', redirect_uri: 'x' }, { dpop: key }),
+      'invalid_request',
+      'code',
+    );
     expect(f.recorder.calls()).toEqual([]);
   });
 
@@ -46,7 +50,11 @@ describe('authorizationCodeGrant: refusals, each before anything is claimed or w
   it('refuses a redirect_uri other than the authorization request’s (RFC 6749 §4.1.3), leaving the code and the proof usable', async () => {
     const { code, codeVerifier } = await f.saveCode();
     const proof = await f.proof(key);
-    await expectOAuthError(f.token({ ...f.spaExchange(code, codeVerifier), redirect_uri: 'https://spa.example.test/other' }, { dpop: proof }), 'invalid_grant', 'redirect_uri');
+    await expectOAuthError(
+      f.token({ ...f.spaExchange(code, codeVerifier), redirect_uri: 'https://spa.example.test/other' }, { dpop: proof }),
+      'invalid_grant',
+      'redirect_uri',
+    );
     await expectNothingSpent(code);
     const { body } = await f.token(f.spaExchange(code, codeVerifier), { dpop: proof });
     expect(body.token_type).toBe('DPoP');
@@ -66,7 +74,11 @@ describe('authorizationCodeGrant: refusals, each before anything is claimed or w
 
   it('refuses a code_verifier sent for a code without a code_challenge, a PKCE downgrade (RFC 9700 §4.8.2)', async () => {
     const { code } = await f.saveCode({ clientId: webClient.id, redirectUri: webRedirect, codeChallenge: undefined });
-    await expectOAuthError(f.token({ ...f.webExchange(code), code_verifier: 'v'.repeat(43) }, { authorization: f.webAuthorization }), 'invalid_grant', 'pkce');
+    await expectOAuthError(
+      f.token({ ...f.webExchange(code), code_verifier: 'v'.repeat(43) }, { authorization: f.webAuthorization }),
+      'invalid_grant',
+      'pkce',
+    );
     await expectNothingSpent(code);
   });
 
@@ -111,11 +123,22 @@ describe('authorizationCodeGrant: a redemption, in order (RFC 6749 §4.1.3, §4.
     const { code, codeVerifier, record } = await f.saveCode({ scopes: ['openid', 'profile', 'offline_access'] });
     const { body } = await f.token(f.spaExchange(code, codeVerifier), { dpop: key });
     expect(body).toMatchObject({ token_type: 'DPoP', expires_in: 600, scope: 'openid profile offline_access' });
-    expect(decodeJwt(body.access_token)).toMatchObject({ sub: alice.sub, client_id: 'spa', cnf: { jkt: key.jkt }, auth_time: record.authTime });
+    expect(decodeJwt(body.access_token)).toMatchObject({
+      sub: alice.sub,
+      client_id: 'spa',
+      cnf: { jkt: key.jkt },
+      auth_time: record.authTime,
+    });
     expect(decodeJwt(body.id_token!)).toMatchObject({ sub: alice.sub, aud: 'spa', nonce: 'nonce-456', auth_time: record.authTime });
     expect(await f.codeUsed(code)).toBe(true);
     const family = await f.refreshTokens.find(refreshFamilyId(record.grantId));
-    expect(family).toMatchObject({ grantId: record.grantId, clientId: 'spa', jkt: key.jkt, generation: 0, currentHash: hashOpaque(body.refresh_token!) });
+    expect(family).toMatchObject({
+      grantId: record.grantId,
+      clientId: 'spa',
+      jkt: key.jkt,
+      generation: 0,
+      currentHash: hashOpaque(body.refresh_token!),
+    });
   });
 
   it('binds a confidential client’s refresh token to its authentication, not to a proof key (RFC 9449 §5)', async () => {
@@ -157,7 +180,11 @@ describe('authorizationCodeGrant: a code is used once (RFC 6749 §4.1.2), its re
   async function expectGrantRevoked(f: ProtocolFixture, grantId: string, accessToken: string, refreshToken: string): Promise<void> {
     expect(await f.grants.find(grantId)).toBeUndefined();
     await expectOAuthError(f.verifyToken(accessToken), 'invalid_token', 'revoked');
-    await expectOAuthError(f.token({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'spa' }, { dpop: key }), 'invalid_grant', 'revoked');
+    await expectOAuthError(
+      f.token({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'spa' }, { dpop: key }),
+      'invalid_grant',
+      'revoked',
+    );
   }
 
   it('refuses a second use by another key with code_reuse and revokes the grant the first use made (RFC 6749 §4.1.2)', async () => {

@@ -20,7 +20,13 @@ beforeAll(async () => {
   clientKey = pair.privateKey;
   strangerKey = stranger.privateKey;
   const config = parseConfig({
-    clients: [{ client_id: 'signed', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ ...(await exportJWK(pair.publicKey)), alg: 'ES256' }] } }],
+    clients: [
+      {
+        client_id: 'signed',
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [{ ...(await exportJWK(pair.publicKey)), alg: 'ES256' }] },
+      },
+    ],
   });
   client = new StaticClientRegistry(config.clients).find('signed')!;
 });
@@ -32,7 +38,15 @@ describe('verifyClientAssertion (RFC 7523 §3, OIDC Core §9 private_key_jwt)', 
   const now = () => Math.floor(clock() / 1000);
   /** An assertion valid now for `signed`; `claims` replace or (as undefined) remove claims. */
   const assertion = (claims: Record<string, unknown> = {}, key: PrivateKey = clientKey, alg = 'ES256') => {
-    const payload: Record<string, unknown> = { iss: 'signed', sub: 'signed', aud: audience, jti: randomUUID(), iat: now(), exp: now() + 60, ...claims };
+    const payload: Record<string, unknown> = {
+      iss: 'signed',
+      sub: 'signed',
+      aud: audience,
+      jti: randomUUID(),
+      iat: now(),
+      exp: now() + 60,
+      ...claims,
+    };
     for (const [name, value] of Object.entries(payload)) if (value === undefined) delete payload[name];
     return new SignJWT(payload as JWTPayload).setProtectedHeader({ alg }).sign(key);
   };
@@ -78,20 +92,32 @@ describe('verifyClientAssertion (RFC 7523 §3, OIDC Core §9 private_key_jwt)', 
 
   it('refuses an assertion that lives longer than 300 s, counted from now at the latest for a future iat', async () => {
     await refused(verifyClientAssertion(await assertion({ exp: now() + 301 }), client, deps), 'client assertion lives too long');
-    await refused(verifyClientAssertion(await assertion({ iat: now() + 3, exp: now() + 301 }), client, deps), 'client assertion lives too long');
+    await refused(
+      verifyClientAssertion(await assertion({ iat: now() + 3, exp: now() + 301 }), client, deps),
+      'client assertion lives too long',
+    );
     await verifyClientAssertion(await assertion({ exp: now() + 300 }), client, deps);
   });
 
   it('bounds an assertion without iat by its exp', async () => {
     await verifyClientAssertion(await assertion({ iat: undefined, exp: now() + 300 }), client, deps);
-    await refused(verifyClientAssertion(await assertion({ iat: undefined, exp: now() + 301 }), client, deps), 'client assertion lives too long');
+    await refused(
+      verifyClientAssertion(await assertion({ iat: undefined, exp: now() + 301 }), client, deps),
+      'client assertion lives too long',
+    );
   });
 
   it('refuses an assertion made before the server started when the replay cache forgets on restart (notBeforeMs)', async () => {
     const started = { ...deps, notBeforeMs: clock() };
-    await refused(verifyClientAssertion(await assertion({ iat: now() - 1 }), client, started), 'client assertion was made before the server started; make a new one');
+    await refused(
+      verifyClientAssertion(await assertion({ iat: now() - 1 }), client, started),
+      'client assertion was made before the server started; make a new one',
+    );
     // Without iat, it could have been made as early as exp - 300 s.
-    await refused(verifyClientAssertion(await assertion({ iat: undefined, exp: now() + 60 }), client, started), 'client assertion was made before the server started; make a new one');
+    await refused(
+      verifyClientAssertion(await assertion({ iat: undefined, exp: now() + 60 }), client, started),
+      'client assertion was made before the server started; make a new one',
+    );
     await verifyClientAssertion(await assertion(), client, started);
   });
 
@@ -106,7 +132,11 @@ describe('verifyClientAssertion (RFC 7523 §3, OIDC Core §9 private_key_jwt)', 
   it('answers 429 replay_quota when the client holds its share of the replay cache', async () => {
     const bounded = { ...deps, replayCache: new MemoryReplayCache(1000, clock, { maxEntriesPerOwner: 1 }) };
     await verifyClientAssertion(await assertion(), client, bounded);
-    const error = await expectOAuthError(verifyClientAssertion(await assertion(), client, bounded), 'temporarily_unavailable', 'replay_quota');
+    const error = await expectOAuthError(
+      verifyClientAssertion(await assertion(), client, bounded),
+      'temporarily_unavailable',
+      'replay_quota',
+    );
     // A Retry-After is what the edge answers as 429 (RFC 6585 §4).
     expect(error.retryAfterSeconds).toBe(300);
   });

@@ -76,12 +76,19 @@ describe('introspectToken (RFC 7662)', () => {
   it('answers active:false for a token of another issuer signed with our key', async () => {
     const other = await issueAccessToken(
       { subject: alice.sub, clientId: 'spa', scope: 'openid' },
-      { keys: f.keys, settings: { issuer: 'https://other.example.test', audience: 'https://other.example.test', ttlSeconds: 600 }, clock: f.clock },
+      {
+        keys: f.keys,
+        settings: { issuer: 'https://other.example.test', audience: 'https://other.example.test', ttlSeconds: 600 },
+        clock: f.clock,
+      },
     );
     expect(await introspect({ token: other.token })).toEqual({ active: false });
   });
 
-  it.each([['a malformed token', 'not-a-token'], ['a refresh-token-shaped string', 'A'.repeat(43)]])('answers active:false for %s', async (_case, token) => {
+  it.each([
+    ['a malformed token', 'not-a-token'],
+    ['a refresh-token-shaped string', 'A'.repeat(43)],
+  ])('answers active:false for %s', async (_case, token) => {
     expect(await introspect({ token })).toEqual({ active: false });
   });
 
@@ -90,7 +97,10 @@ describe('introspectToken (RFC 7662)', () => {
     f.recorder.clear();
     await expectOAuthError(introspect({ token: issued.token }, asService), 'unauthorized_client', 'introspection');
     // A public client names itself: it authenticates, and may not introspect either.
-    const asSpa = introspectToken({ params: { token: issued.token, client_id: 'spa' }, authorization: undefined }, { clients: f.clients, assertions: f.assertions, verifyAccessToken: f.verifyToken });
+    const asSpa = introspectToken(
+      { params: { token: issued.token, client_id: 'spa' }, authorization: undefined },
+      { clients: f.clients, assertions: f.assertions, verifyAccessToken: f.verifyToken },
+    );
     await expectOAuthError(asSpa, 'unauthorized_client', 'introspection');
     expect(f.recorder.calls()).toEqual([]);
   });
@@ -113,7 +123,10 @@ describe('introspectToken (RFC 7662)', () => {
   it('counts requests per caller, past the limit 429 client_rate_limited', async () => {
     const requestLimiter = new ClientRequestLimiter(new MemoryFailureCounter(100, f.clock), { endpoint: 'introspection', maxPerMinute: 1 });
     const limited = (token: string) =>
-      introspectToken({ params: { token }, authorization: asResourceServer }, { clients: f.clients, assertions: f.assertions, requestLimiter, verifyAccessToken: f.verifyToken });
+      introspectToken(
+        { params: { token }, authorization: asResourceServer },
+        { clients: f.clients, assertions: f.assertions, requestLimiter, verifyAccessToken: f.verifyToken },
+      );
     await limited('x');
     const error = await expectOAuthError(limited('x'), 'temporarily_unavailable', 'client_rate_limited');
     expect(error.retryAfterSeconds).toBeGreaterThan(0);

@@ -21,7 +21,10 @@ describe('authorizeResourceRequest (RFC 6750, RFC 9449 §7)', () => {
   let bound: string;
   let bearer: string;
   const access = (request: Partial<ResourceRequest>, overrides: Partial<ResourceDeps> = {}) =>
-    authorizeResourceRequest({ method: 'GET', authorizationHeaders: [], dpopHeaders: [], tokenInParameters: false, ...request }, { ...deps, ...overrides });
+    authorizeResourceRequest(
+      { method: 'GET', authorizationHeaders: [], dpopHeaders: [], tokenInParameters: false, ...request },
+      { ...deps, ...overrides },
+    );
   const dpopRequest = async (token: string, proof?: string) => ({
     authorizationHeaders: [`DPoP ${token}`],
     dpopHeaders: [proof ?? (await f.resourceProof(key, token))],
@@ -29,7 +32,14 @@ describe('authorizeResourceRequest (RFC 6750, RFC 9449 §7)', () => {
 
   beforeEach(async () => {
     f = await protocolFixture();
-    deps = { verifier: f.verifier, nonces: f.nonces, clients: f.clients, verifyAccessToken: f.verifyToken, resourceUrl, requireNonce: false };
+    deps = {
+      verifier: f.verifier,
+      nonces: f.nonces,
+      clients: f.clients,
+      verifyAccessToken: f.verifyToken,
+      resourceUrl,
+      requireNonce: false,
+    };
     bound = (await f.issue({ subject: alice.sub, clientId: 'spa', scope: 'openid profile', jkt: key.jkt, authTime: 1 })).token;
     bearer = (await f.issue({ subject: serviceClient.id, clientId: serviceClient.id, scope: 'api:read' })).token;
     f.recorder.clear();
@@ -52,7 +62,11 @@ describe('authorizeResourceRequest (RFC 6750, RFC 9449 §7)', () => {
   });
 
   it('refuses two Authorization headers (RFC 9449 §7.2)', async () => {
-    await expectOAuthError(access({ authorizationHeaders: [`Bearer ${bearer}`, `DPoP ${bound}`] }), 'invalid_request', 'multiple_authorization');
+    await expectOAuthError(
+      access({ authorizationHeaders: [`Bearer ${bearer}`, `DPoP ${bound}`] }),
+      'invalid_request',
+      'multiple_authorization',
+    );
   });
 
   it.each([
@@ -94,7 +108,11 @@ describe('authorizeResourceRequest (RFC 6750, RFC 9449 §7)', () => {
   });
 
   it('refuses a proof for the token endpoint (RFC 9449 §4.3 check 9)', async () => {
-    await expectOAuthError(access(await dpopRequest(bound, await f.resourceProof(key, bound, { htu: `${issuer}/token` }))), 'invalid_dpop_proof', 'htu');
+    await expectOAuthError(
+      access(await dpopRequest(bound, await f.resourceProof(key, bound, { htu: `${issuer}/token` }))),
+      'invalid_dpop_proof',
+      'htu',
+    );
   });
 
   it('refuses a replayed proof (RFC 9449 §11.1)', async () => {
@@ -129,7 +147,11 @@ describe('authorizeResourceRequest (RFC 6750, RFC 9449 §7)', () => {
 
   it('refuses a token-endpoint nonce at the resource (RFC 9449 §9: a nonce is valid only where it was issued)', async () => {
     const nonce = f.nonces.issue('token', key.jkt);
-    await expectOAuthError(access(await dpopRequest(bound, await f.resourceProof(key, bound, { nonce })), { requireNonce: true }), 'use_dpop_nonce', 'nonce');
+    await expectOAuthError(
+      access(await dpopRequest(bound, await f.resourceProof(key, bound, { nonce })), { requireNonce: true }),
+      'use_dpop_nonce',
+      'nonce',
+    );
   });
 
   it('requires nonces of a client registered with dpop_require_nonce, at the resource too', async () => {
@@ -157,8 +179,16 @@ describe('userinfoClaims (OIDC Core §5.3)', () => {
   });
 
   it('returns the claims of each granted scope the user has, and sub always (OIDC Core §5.4)', async () => {
-    expect(await userinfoClaims(token({ scope: 'openid email' }), users)).toEqual({ sub: alice.sub, email: 'alice@example.test', email_verified: true });
-    expect(await userinfoClaims(token({ scope: 'openid profile' }), users)).toEqual({ sub: alice.sub, name: 'Alice Example', preferred_username: 'alice' });
+    expect(await userinfoClaims(token({ scope: 'openid email' }), users)).toEqual({
+      sub: alice.sub,
+      email: 'alice@example.test',
+      email_verified: true,
+    });
+    expect(await userinfoClaims(token({ scope: 'openid profile' }), users)).toEqual({
+      sub: alice.sub,
+      name: 'Alice Example',
+      preferred_username: 'alice',
+    });
     expect(await userinfoClaims(token({ scope: 'openid' }), users)).toEqual({ sub: alice.sub });
   });
 

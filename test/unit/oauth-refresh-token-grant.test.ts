@@ -5,7 +5,14 @@ import { hashOpaque } from '../../src/tokens/opaque.js';
 import { newRefreshToken, refreshFamilyId } from '../../src/tokens/refresh-token.js';
 import { webClient, webRedirect } from '../helpers/app.js';
 import { makeProofKey, type ProofKey } from '../helpers/dpop.js';
-import { expectOAuthError, protocolFixture, refreshTokenTtlSeconds, storeWrites, type ProtocolFixture, type ProtocolFixtureOptions } from '../helpers/protocol.js';
+import {
+  expectOAuthError,
+  protocolFixture,
+  refreshTokenTtlSeconds,
+  storeWrites,
+  type ProtocolFixture,
+  type ProtocolFixtureOptions,
+} from '../helpers/protocol.js';
 
 let key: ProofKey;
 let otherKey: ProofKey;
@@ -31,7 +38,12 @@ async function spaGrant(options: ProtocolFixtureOptions & { proofKey?: ProofKey 
 }
 
 /** The grant is revoked: every access token given denied, the latest refresh token refused. */
-async function expectRevoked(f: ProtocolFixture, grantId: string, answers: TokenResponse[], proofKey: ProofKey | undefined = key): Promise<void> {
+async function expectRevoked(
+  f: ProtocolFixture,
+  grantId: string,
+  answers: TokenResponse[],
+  proofKey: ProofKey | undefined = key,
+): Promise<void> {
   expect(await f.grants.find(grantId)).toBeUndefined();
   for (const answer of answers) await expectOAuthError(f.verifyToken(answer.access_token), 'invalid_token', 'revoked');
   const latest = answers.at(-1)!.refresh_token!;
@@ -67,7 +79,11 @@ describe('refreshTokenGrant: refusals before anything is claimed or written (RFC
   });
 
   it('refuses a token of a family that does not exist', async () => {
-    await expectOAuthError(f.token(refresh(newRefreshToken(refreshFamilyId('no-such-grant'))), { dpop: key }), 'invalid_grant', 'refresh_token');
+    await expectOAuthError(
+      f.token(refresh(newRefreshToken(refreshFamilyId('no-such-grant'))), { dpop: key }),
+      'invalid_grant',
+      'refresh_token',
+    );
     expect(f.recorder.calls()).toEqual(['refresh.find']);
   });
 

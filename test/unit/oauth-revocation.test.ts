@@ -21,7 +21,14 @@ describe('revokeToken (RFC 7009)', () => {
 
   beforeEach(async () => {
     f = await protocolFixture();
-    const deps = { clients: f.clients, assertions: f.assertions, refreshTokens: f.refreshTokens, revoked: f.revoked, grants: f.grants, verifyAccessToken: f.verifyToken };
+    const deps = {
+      clients: f.clients,
+      assertions: f.assertions,
+      refreshTokens: f.refreshTokens,
+      revoked: f.revoked,
+      grants: f.grants,
+      verifyAccessToken: f.verifyToken,
+    };
     revoke = (params, authorization) => revokeToken({ params, authorization }, deps);
     const { code, codeVerifier, record } = await f.saveCode();
     const { body } = await f.token(f.spaExchange(code, codeVerifier), { dpop: key });
@@ -33,7 +40,11 @@ describe('revokeToken (RFC 7009)', () => {
     await revoke({ token: spa.refreshToken, client_id: 'spa' });
     expect(await f.grants.find(spa.grantId)).toBeUndefined();
     await expectOAuthError(f.verifyToken(spa.accessToken), 'invalid_token', 'revoked');
-    await expectOAuthError(f.token({ grant_type: 'refresh_token', refresh_token: spa.refreshToken, client_id: 'spa' }, { dpop: key }), 'invalid_grant', 'revoked');
+    await expectOAuthError(
+      f.token({ grant_type: 'refresh_token', refresh_token: spa.refreshToken, client_id: 'spa' }, { dpop: key }),
+      'invalid_grant',
+      'revoked',
+    );
   });
 
   it('revokes the grant for a retired refresh token of the family too: its reuse at the token endpoint would', async () => {
@@ -52,7 +63,10 @@ describe('revokeToken (RFC 7009)', () => {
   it('finds the token whatever the hint says: a wrong hint only orders the look-ups (RFC 7009 §2.1)', async () => {
     await revoke({ token: spa.refreshToken, client_id: 'spa', token_type_hint: 'access_token' });
     expect(await f.grants.find(spa.grantId)).toBeUndefined();
-    const { body } = await f.token({ grant_type: 'client_credentials' }, { authorization: basicAuth(serviceClient.id, serviceClient.secret) });
+    const { body } = await f.token(
+      { grant_type: 'client_credentials' },
+      { authorization: basicAuth(serviceClient.id, serviceClient.secret) },
+    );
     await revoke({ token: body.access_token, token_type_hint: 'refresh_token' }, basicAuth(serviceClient.id, serviceClient.secret));
     await expectOAuthError(f.verifyToken(body.access_token), 'invalid_token', 'revoked');
   });
@@ -99,9 +113,21 @@ describe('revokeToken (RFC 7009)', () => {
 
   it('counts revocations per client, past the limit 429 client_rate_limited', async () => {
     const requestLimiter = new ClientRequestLimiter(new MemoryFailureCounter(100, f.clock), { endpoint: 'revocation', maxPerMinute: 1 });
-    const deps = { clients: f.clients, assertions: f.assertions, requestLimiter, refreshTokens: f.refreshTokens, revoked: f.revoked, grants: f.grants, verifyAccessToken: f.verifyToken };
+    const deps = {
+      clients: f.clients,
+      assertions: f.assertions,
+      requestLimiter,
+      refreshTokens: f.refreshTokens,
+      revoked: f.revoked,
+      grants: f.grants,
+      verifyAccessToken: f.verifyToken,
+    };
     await revokeToken({ params: { token: 'x', client_id: 'spa' }, authorization: undefined }, deps);
-    const error = await expectOAuthError(revokeToken({ params: { token: spa.refreshToken, client_id: 'spa' }, authorization: undefined }, deps), 'temporarily_unavailable', 'client_rate_limited');
+    const error = await expectOAuthError(
+      revokeToken({ params: { token: spa.refreshToken, client_id: 'spa' }, authorization: undefined }, deps),
+      'temporarily_unavailable',
+      'client_rate_limited',
+    );
     expect(error.retryAfterSeconds).toBeGreaterThan(0);
     expect(await f.grants.find(spa.grantId)).toBeDefined();
   });
@@ -114,7 +140,14 @@ describe('revokeToken fails closed: a store that cannot answer is never taken fo
 
   beforeEach(async () => {
     f = await protocolFixture();
-    const deps = { clients: f.clients, assertions: f.assertions, refreshTokens: f.refreshTokens, revoked: f.revoked, grants: f.grants, verifyAccessToken: f.verifyToken };
+    const deps = {
+      clients: f.clients,
+      assertions: f.assertions,
+      refreshTokens: f.refreshTokens,
+      revoked: f.revoked,
+      grants: f.grants,
+      verifyAccessToken: f.verifyToken,
+    };
     revoke = (params) => revokeToken({ params: { client_id: 'spa', ...params }, authorization: undefined }, deps);
     const { code, codeVerifier, record } = await f.saveCode();
     const { body } = await f.token(f.spaExchange(code, codeVerifier), { dpop: key });
@@ -129,7 +162,9 @@ describe('revokeToken fails closed: a store that cannot answer is never taken fo
   ] as const)('rejects when %s fails, rather than answer success', async (_case, call, kind) => {
     f.recorder.failNext(call);
     const token = kind === 'refresh' ? spa.refreshToken : spa.accessToken;
-    await expect(revoke({ token, token_type_hint: kind === 'refresh' ? 'refresh_token' : 'access_token' })).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(revoke({ token, token_type_hint: kind === 'refresh' ? 'refresh_token' : 'access_token' })).rejects.toBeInstanceOf(
+      StoreUnavailableError,
+    );
   });
 
   it('completes the revocation on the client’s retry after a failure', async () => {

@@ -17,12 +17,14 @@ describe('parseScope (RFC 6749 §3.3)', () => {
     expect(parseScope('')).toEqual([]);
   });
 
-  it.each([['a double quote', 'openid "x"'], ['a backslash', 'a\\b'], ['a tab', 'openid\tprofile'], ['a non-ASCII character', 'profilé']])(
-    'refuses a scope-token with %s (scope-token = 1*( %%x21 / %%x23-5B / %%x5D-7E ))',
-    async (_case, scope) => {
-      await refused(() => parseScope(scope));
-    },
-  );
+  it.each([
+    ['a double quote', 'openid "x"'],
+    ['a backslash', 'a\\b'],
+    ['a tab', 'openid\tprofile'],
+    ['a non-ASCII character', 'profilé'],
+  ])('refuses a scope-token with %s (scope-token = 1*( %%x21 / %%x23-5B / %%x5D-7E ))', async (_case, scope) => {
+    await refused(() => parseScope(scope));
+  });
 });
 
 describe('grantScopes', () => {

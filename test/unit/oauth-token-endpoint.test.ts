@@ -28,19 +28,34 @@ describe('handleTokenRequest: the request before any grant runs (RFC 6749 §3.2,
   });
 
   it('refuses an unknown grant_type with unsupported_grant_type, before authenticating the client (RFC 6749 §5.2)', async () => {
-    await expectOAuthError(f.token({ grant_type: 'password' }, { authorization: basicAuth(serviceClient.id, 'wrong') }), 'unsupported_grant_type', 'grant_type');
+    await expectOAuthError(
+      f.token({ grant_type: 'password' }, { authorization: basicAuth(serviceClient.id, 'wrong') }),
+      'unsupported_grant_type',
+      'grant_type',
+    );
   });
 
-  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])('does not take the object member %s for a grant handler', async (grantType) => {
-    await expectOAuthError(f.token({ grant_type: grantType }, { authorization: service }), 'unsupported_grant_type', 'grant_type');
-  });
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])(
+    'does not take the object member %s for a grant handler',
+    async (grantType) => {
+      await expectOAuthError(f.token({ grant_type: grantType }, { authorization: service }), 'unsupported_grant_type', 'grant_type');
+    },
+  );
 
   it('refuses a wrong client secret with invalid_client (RFC 6749 §5.2; the edge challenges with Basic)', async () => {
-    await expectOAuthError(f.token(clientCredentials, { authorization: basicAuth(serviceClient.id, 'wrong') }), 'invalid_client', 'client_auth');
+    await expectOAuthError(
+      f.token(clientCredentials, { authorization: basicAuth(serviceClient.id, 'wrong') }),
+      'invalid_client',
+      'client_auth',
+    );
   });
 
   it('refuses a grant type the client is not registered for with unauthorized_client (RFC 6749 §5.2)', async () => {
-    await expectOAuthError(f.token(clientCredentials, { authorization: basicAuth('resource-server', 'rs-secret-0123456789abcdef-0123456789') }), 'unauthorized_client', 'grant_type');
+    await expectOAuthError(
+      f.token(clientCredentials, { authorization: basicAuth('resource-server', 'rs-secret-0123456789abcdef-0123456789') }),
+      'unauthorized_client',
+      'grant_type',
+    );
   });
 
   it('refuses a token request without a proof from a dpop_bound_access_tokens client (RFC 9449 §5.2)', async () => {
@@ -53,17 +68,32 @@ describe('handleTokenRequest: the request before any grant runs (RFC 6749 §3.2,
   });
 
   it('refuses a proof for another URL (RFC 9449 §4.3 check 9), with the htu compared to the configured token URL', async () => {
-    await expectOAuthError(f.token(clientCredentials, { authorization: service, dpop: await f.proof(key, { htu: 'https://evil.example/oidc/token' }) }), 'invalid_dpop_proof', 'htu');
+    await expectOAuthError(
+      f.token(clientCredentials, { authorization: service, dpop: await f.proof(key, { htu: 'https://evil.example/oidc/token' }) }),
+      'invalid_dpop_proof',
+      'htu',
+    );
   });
 
   it('refuses a proof for another method (RFC 9449 §4.3 check 8)', async () => {
-    await expectOAuthError(f.token(clientCredentials, { authorization: service, dpop: await f.proof(key, { htm: 'GET' }) }), 'invalid_dpop_proof', 'htm');
+    await expectOAuthError(
+      f.token(clientCredentials, { authorization: service, dpop: await f.proof(key, { htm: 'GET' }) }),
+      'invalid_dpop_proof',
+      'htm',
+    );
   });
 
   it('asks a dpop_require_nonce client for a nonce with use_dpop_nonce and a fresh DPoP-Nonce (RFC 9449 §8)', async () => {
-    const error = await expectOAuthError(f.token(clientCredentials, { authorization: asClient('nonce-client'), dpop: key }), 'use_dpop_nonce', 'nonce');
+    const error = await expectOAuthError(
+      f.token(clientCredentials, { authorization: asClient('nonce-client'), dpop: key }),
+      'use_dpop_nonce',
+      'nonce',
+    );
     expect(f.nonces.verify('token', key.jkt, error.dpopNonce!)).toBe(true);
-    const accepted = await f.token(clientCredentials, { authorization: asClient('nonce-client'), dpop: await f.proof(key, { nonce: error.dpopNonce! }) });
+    const accepted = await f.token(clientCredentials, {
+      authorization: asClient('nonce-client'),
+      dpop: await f.proof(key, { nonce: error.dpopNonce! }),
+    });
     expect(accepted.body.token_type).toBe('DPoP');
   });
 
@@ -74,7 +104,11 @@ describe('handleTokenRequest: the request before any grant runs (RFC 6749 §3.2,
 
   it('refuses a resource nonce at the token endpoint (RFC 9449 §9: a nonce is valid only where it was issued)', async () => {
     const nonce = f.nonces.issue('resource', key.jkt);
-    await expectOAuthError(f.token(clientCredentials, { authorization: asClient('nonce-client'), dpop: await f.proof(key, { nonce }) }), 'use_dpop_nonce', 'nonce');
+    await expectOAuthError(
+      f.token(clientCredentials, { authorization: asClient('nonce-client'), dpop: await f.proof(key, { nonce }) }),
+      'use_dpop_nonce',
+      'nonce',
+    );
   });
 });
 
@@ -92,8 +126,16 @@ describe('handleTokenRequest: the replay check comes last (RFC 9449 §11.1)', ()
 
   it('does not claim the proof of a request refused for its client authentication or its scope, so the same proof still works', async () => {
     const once = await f.proof(key);
-    await expectOAuthError(f.token(clientCredentials, { authorization: basicAuth(serviceClient.id, 'wrong'), dpop: once }), 'invalid_client', 'client_auth');
-    await expectOAuthError(f.token({ ...clientCredentials, scope: 'admin' }, { authorization: service, dpop: once }), 'invalid_scope', 'scope');
+    await expectOAuthError(
+      f.token(clientCredentials, { authorization: basicAuth(serviceClient.id, 'wrong'), dpop: once }),
+      'invalid_client',
+      'client_auth',
+    );
+    await expectOAuthError(
+      f.token({ ...clientCredentials, scope: 'admin' }, { authorization: service, dpop: once }),
+      'invalid_scope',
+      'scope',
+    );
     expect(f.recorder.calls('replay')).toEqual([]);
     const accepted = await f.token(clientCredentials, { authorization: service, dpop: once });
     expect(accepted.body.token_type).toBe('DPoP');
@@ -108,7 +150,11 @@ describe('handleTokenRequest: the replay check comes last (RFC 9449 §11.1)', ()
   });
 
   it('claims the proof after a grant that forgot to, so that no grant can skip the replay check', async () => {
-    const forgetful: GrantHandler = async ({ client }) => ({ access_token: `for-${client.client_id}`, token_type: 'Bearer', expires_in: 60 });
+    const forgetful: GrantHandler = async ({ client }) => ({
+      access_token: `for-${client.client_id}`,
+      token_type: 'Bearer',
+      expires_in: 60,
+    });
     const deps = { ...f.tokenDeps, grants: { client_credentials: forgetful } };
     const once = await f.proof(key);
     const request = { params: clientCredentials, authorization: service, dpopHeaders: [once] };
@@ -123,7 +169,10 @@ describe('handleTokenRequest: the replay check comes last (RFC 9449 §11.1)', ()
       await claimProof('grant-1');
       return { access_token: 'x', token_type: 'DPoP', expires_in: 60 };
     };
-    await handleTokenRequest({ params: clientCredentials, authorization: service, dpopHeaders: [await f.proof(key)] }, { ...f.tokenDeps, grants: { client_credentials: eager } });
+    await handleTokenRequest(
+      { params: clientCredentials, authorization: service, dpopHeaders: [await f.proof(key)] },
+      { ...f.tokenDeps, grants: { client_credentials: eager } },
+    );
     expect(f.recorder.claimOwners).toEqual([`client:${serviceClient.id}`]);
   });
 
@@ -131,7 +180,11 @@ describe('handleTokenRequest: the replay check comes last (RFC 9449 §11.1)', ()
     const bounded = await protocolFixture({ replayCacheMaxEntriesPerOwner: 2 });
     await bounded.token(clientCredentials, { authorization: service, dpop: key });
     await bounded.token(clientCredentials, { authorization: service, dpop: key });
-    const error = await expectOAuthError(bounded.token(clientCredentials, { authorization: service, dpop: key }), 'temporarily_unavailable', 'replay_quota');
+    const error = await expectOAuthError(
+      bounded.token(clientCredentials, { authorization: service, dpop: key }),
+      'temporarily_unavailable',
+      'replay_quota',
+    );
     expect(error.retryAfterSeconds).toBe(60);
     // Another credential is not affected.
     expect((await bounded.token(clientCredentials, { authorization: asClient('bound-client'), dpop: key })).body.token_type).toBe('DPoP');
@@ -185,11 +238,19 @@ describe('clientCredentialsGrant (RFC 6749 §4.4)', () => {
 
   it('grants the scopes asked for, each of which the client must be allowed (RFC 6749 §3.3)', async () => {
     expect((await f.token({ ...clientCredentials, scope: 'api:write' }, { authorization: service })).body.scope).toBe('api:write');
-    await expectOAuthError(f.token({ ...clientCredentials, scope: 'api:read admin' }, { authorization: service }), 'invalid_scope', 'scope');
+    await expectOAuthError(
+      f.token({ ...clientCredentials, scope: 'api:read admin' }, { authorization: service }),
+      'invalid_scope',
+      'scope',
+    );
   });
 
   it('refuses a malformed scope with invalid_scope (RFC 6749 §3.3 scope-token)', async () => {
-    await expectOAuthError(f.token({ ...clientCredentials, scope: 'api:read "quoted"' }, { authorization: service }), 'invalid_scope', 'scope');
+    await expectOAuthError(
+      f.token({ ...clientCredentials, scope: 'api:read "quoted"' }, { authorization: service }),
+      'invalid_scope',
+      'scope',
+    );
   });
 
   it('leaves scope out of the response when the client has none', async () => {

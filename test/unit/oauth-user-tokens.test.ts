@@ -12,7 +12,10 @@ describe('issueUserTokens and revokeGrant: a grant owns its tokens', () => {
   let spa: Client;
   let grant: GrantRecord;
   const issue = (overrides: Partial<Parameters<typeof issueUserTokens>[0]> = {}) =>
-    issueUserTokens({ grant, client: spa, scopes: ['openid', 'profile'], jkt: 'jkt-1', nonce: 'n-1', refreshToken: undefined, ...overrides }, f.userTokenDeps);
+    issueUserTokens(
+      { grant, client: spa, scopes: ['openid', 'profile'], jkt: 'jkt-1', nonce: 'n-1', refreshToken: undefined, ...overrides },
+      f.userTokenDeps,
+    );
 
   beforeEach(async () => {
     f = await protocolFixture({ maxLiveAccessTokensPerGrant: 2 });
@@ -24,8 +27,20 @@ describe('issueUserTokens and revokeGrant: a grant owns its tokens', () => {
   it('issues an access token for the user bound to jkt, and an ID token for openid with nonce and at_hash (OIDC Core §3.1.3.6)', async () => {
     const response = await issue({ refreshToken: 'r-1' });
     expect(response).toMatchObject({ token_type: 'DPoP', expires_in: 600, scope: 'openid profile', refresh_token: 'r-1' });
-    expect(decodeJwt(response.access_token)).toMatchObject({ sub: alice.sub, client_id: 'spa', auth_time: grant.authTime, cnf: { jkt: 'jkt-1' } });
-    expect(decodeJwt(response.id_token!)).toMatchObject({ iss: issuer, sub: alice.sub, aud: 'spa', nonce: 'n-1', auth_time: grant.authTime, at_hash: expect.any(String) });
+    expect(decodeJwt(response.access_token)).toMatchObject({
+      sub: alice.sub,
+      client_id: 'spa',
+      auth_time: grant.authTime,
+      cnf: { jkt: 'jkt-1' },
+    });
+    expect(decodeJwt(response.id_token!)).toMatchObject({
+      iss: issuer,
+      sub: alice.sub,
+      aud: 'spa',
+      nonce: 'n-1',
+      auth_time: grant.authTime,
+      at_hash: expect.any(String),
+    });
   });
 
   it('issues no ID token without openid, and a Bearer token without jkt', async () => {

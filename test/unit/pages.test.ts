@@ -10,7 +10,13 @@ const evil = `"><script>alert('x')</script>`;
 const escapedEvil = '&quot;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;';
 
 const login = { action: '/oidc/interaction/login', interactionId: 'int-1', csrfToken: 'csrf-1', clientName: 'Demo' };
-const consent = { action: '/oidc/interaction/consent', interactionId: 'int-1', csrfToken: 'csrf-1', clientName: 'Demo', scopes: ['openid'] };
+const consent = {
+  action: '/oidc/interaction/consent',
+  interactionId: 'int-1',
+  csrfToken: 'csrf-1',
+  clientName: 'Demo',
+  scopes: ['openid'],
+};
 const logout = { action: '/oidc/logout', csrfToken: 'csrf-1' };
 
 function hidden(name: string, value: string): string {
@@ -135,7 +141,13 @@ describe('no scripts and the one style element', () => {
     login: renderLoginPage({ ...login, username: 'alice', error: 'Wrong username or password.' }),
     consent: renderConsentPage({ ...consent, scopes: ['openid', 'profile', 'x'] }),
     error: renderErrorPage({ title: 'Error', error: 'invalid_request', description: 'Bad.' }),
-    logout: renderLogoutPage({ ...logout, clientName: 'Demo', postLogoutRedirectUri: 'https://rp.example.com', state: 's', idTokenHint: 't' }),
+    logout: renderLogoutPage({
+      ...logout,
+      clientName: 'Demo',
+      postLogoutRedirectUri: 'https://rp.example.com',
+      state: 's',
+      idTokenHint: 't',
+    }),
     loggedOut: renderLoggedOutPage(),
   };
 

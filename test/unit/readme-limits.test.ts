@@ -9,7 +9,10 @@ import { parseConfig } from '../../src/config/load.js';
  * from the parsed default config and compared.
  */
 const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
-const section = readme.slice(readme.indexOf('## Limits and protections'), readme.indexOf('\n## ', readme.indexOf('## Limits and protections') + 3));
+const section = readme.slice(
+  readme.indexOf('## Limits and protections'),
+  readme.indexOf('\n## ', readme.indexOf('## Limits and protections') + 3),
+);
 
 function valueAt(config: unknown, path: string): unknown {
   return path.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], config);

@@ -18,7 +18,12 @@ describe('Redis topology settings', () => {
     const store = parseConfig({
       store: {
         type: 'redis',
-        redisSentinel: { sentinels: [{ host: '10.0.0.5', port: 26380 }, { host: 'sentinel-2' }], name: 'dpop', password: 'redis-secret', sentinelPassword: 'sentinel-secret' },
+        redisSentinel: {
+          sentinels: [{ host: '10.0.0.5', port: 26380 }, { host: 'sentinel-2' }],
+          name: 'dpop',
+          password: 'redis-secret',
+          sentinelPassword: 'sentinel-secret',
+        },
       },
     }).store;
     const connection = createRedisConnection(store);
@@ -41,13 +46,23 @@ describe('Redis topology settings', () => {
   });
 
   it('builds a Cluster client from store.redisCluster: the nodes, and the first URL’s credentials and TLS for every node', () => {
-    const store = parseConfig({ store: { type: 'redis', redisCluster: { nodes: ['rediss://app:p%40ss@10.0.0.1:7000', 'redis://10.0.0.2'] } } }).store;
+    const store = parseConfig({
+      store: { type: 'redis', redisCluster: { nodes: ['rediss://app:p%40ss@10.0.0.1:7000', 'redis://10.0.0.2'] } },
+    }).store;
     expect(clusterSettings(store.redisCluster!.nodes)).toEqual({
       nodes: [
         { host: '10.0.0.1', port: 7000 },
         { host: '10.0.0.2', port: 6379 },
       ],
-      redisOptions: { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1000, connectTimeout: 2000, username: 'app', password: 'p@ss', tls: {} },
+      redisOptions: {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        commandTimeout: 1000,
+        connectTimeout: 2000,
+        username: 'app',
+        password: 'p@ss',
+        tls: {},
+      },
     });
     const connection = createRedisConnection(store);
     expect(connection.client).toBeInstanceOf(Cluster);
@@ -56,7 +71,9 @@ describe('Redis topology settings', () => {
   });
 
   it('keeps redisUrl for one server when neither is set', () => {
-    const connection = createRedisConnection(parseConfig({ store: { type: 'redis', redisUrl: 'redis://:secret@redis.internal:6380' } }).store);
+    const connection = createRedisConnection(
+      parseConfig({ store: { type: 'redis', redisUrl: 'redis://:secret@redis.internal:6380' } }).store,
+    );
     expect(connection.client).toBeInstanceOf(Redis);
     expect((connection.client as Redis).options).toMatchObject({ host: 'redis.internal', port: 6380, password: 'secret' });
     expect(connection.description).toBe('Redis at redis://:***@redis.internal:6380');
@@ -65,7 +82,9 @@ describe('Redis topology settings', () => {
 
   it('refuses redisCluster and redisSentinel together', () => {
     expect(() =>
-      parseConfig({ store: { type: 'redis', redisCluster: { nodes: ['redis://a:1'] }, redisSentinel: { sentinels: [{ host: 'b' }], name: 'm' } } }),
+      parseConfig({
+        store: { type: 'redis', redisCluster: { nodes: ['redis://a:1'] }, redisSentinel: { sentinels: [{ host: 'b' }], name: 'm' } },
+      }),
     ).toThrow('store.redisSentinel: set redisCluster or redisSentinel, not both');
   });
 
@@ -78,19 +97,23 @@ describe('Redis topology settings', () => {
     const file = configFile();
     const plain = loadConfig({ CONFIG_FILE: file }).store;
     expect([plain.redisCluster, plain.redisSentinel]).toEqual([undefined, undefined]);
-    expect(loadConfig({ CONFIG_FILE: file, REDIS_CLUSTER_NODES: 'redis://10.0.0.1:7000, redis://10.0.0.2:7000' }).store.redisCluster).toEqual({
+    expect(
+      loadConfig({ CONFIG_FILE: file, REDIS_CLUSTER_NODES: 'redis://10.0.0.1:7000, redis://10.0.0.2:7000' }).store.redisCluster,
+    ).toEqual({
       nodes: ['redis://10.0.0.1:7000', 'redis://10.0.0.2:7000'],
     });
-    expect(loadConfig({ CONFIG_FILE: file, REDIS_SENTINELS: '10.0.0.5:26380,sentinel-2', REDIS_SENTINEL_NAME: 'dpop' }).store.redisSentinel).toEqual({
+    expect(
+      loadConfig({ CONFIG_FILE: file, REDIS_SENTINELS: '10.0.0.5:26380,sentinel-2', REDIS_SENTINEL_NAME: 'dpop' }).store.redisSentinel,
+    ).toEqual({
       sentinels: [
         { host: '10.0.0.5', port: 26380 },
         { host: 'sentinel-2', port: 26379 },
       ],
       name: 'dpop',
     });
-    expect(loadConfig({ CONFIG_FILE: file, REDIS_SENTINELS: '[fd00::5]:26380', REDIS_SENTINEL_NAME: 'dpop' }).store.redisSentinel?.sentinels).toEqual([
-      { host: 'fd00::5', port: 26380 },
-    ]);
+    expect(
+      loadConfig({ CONFIG_FILE: file, REDIS_SENTINELS: '[fd00::5]:26380', REDIS_SENTINEL_NAME: 'dpop' }).store.redisSentinel?.sentinels,
+    ).toEqual([{ host: 'fd00::5', port: 26380 }]);
     expect(() => loadConfig({ CONFIG_FILE: file, REDIS_SENTINELS: 'sentinel-1:26379' })).toThrow('store.redisSentinel.name');
     expect(() => loadConfig({ CONFIG_FILE: file, REDIS_SENTINELS: 'sentinel-1:port', REDIS_SENTINEL_NAME: 'dpop' })).toThrow(
       'REDIS_SENTINELS (store.redisSentinel.sentinels): expected host:port or [v6]:port, comma-separated, got "sentinel-1:port"',

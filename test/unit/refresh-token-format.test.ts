@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { hashOpaque } from '../../src/tokens/opaque.js';
-import { newRefreshToken, refreshFamilyId, refreshTokenFamily, sealContext, sealSuccessor, unsealSuccessor } from '../../src/tokens/refresh-token.js';
+import {
+  newRefreshToken,
+  refreshFamilyId,
+  refreshTokenFamily,
+  sealContext,
+  sealSuccessor,
+  unsealSuccessor,
+} from '../../src/tokens/refresh-token.js';
 
 describe('refresh tokens carry their family id (reuse detection without a record per retired token)', () => {
   const familyId = refreshFamilyId('grant-1');

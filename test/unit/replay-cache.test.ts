@@ -174,7 +174,7 @@ describe('MemoryReplayCache holds entries in one-second buckets, dropped whole',
 });
 
 describe('MemoryReplayCache bounds each owner (one credential cannot fill the cache)', () => {
-  it("answers owner_limit once the owner holds its bound of live entries, and records nothing", async () => {
+  it('answers owner_limit once the owner holds its bound of live entries, and records nothing', async () => {
     const cache = new MemoryReplayCache(100, testClock(), { maxEntriesPerOwner: 2 });
     await expect(cache.claim('a', 1000, 'grant:1')).resolves.toBe('claimed');
     await expect(cache.claim('b', 1000, 'grant:1')).resolves.toBe('claimed');

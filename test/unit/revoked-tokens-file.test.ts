@@ -84,7 +84,9 @@ describe('the in-memory revocation list kept in a file survives a restart', () =
     const file = join(newFile(), '..', 'missing-dir', 'revoked.json');
     const store = new MemoryRevokedTokens(100, clock, { file });
     await expect(store.revoke('jti', clock() + minute)).rejects.toThrow(StoreUnavailableError);
-    await expect(store.revoke('jti', clock() + minute)).rejects.toThrow(/revocation list: cannot write .*missing-dir\/revoked\.json: ENOENT/);
+    await expect(store.revoke('jti', clock() + minute)).rejects.toThrow(
+      /revocation list: cannot write .*missing-dir\/revoked\.json: ENOENT/,
+    );
     expect(await store.isRevoked('jti')).toBe(true);
   });
 
@@ -111,9 +113,7 @@ describe('a damaged revocation file stops the start instead of reviving revoked 
       writeFileSync(file, content);
       const opening = MemoryRevokedTokens.open(file, 1000, testClock());
       await expect(opening).rejects.toThrow(detail);
-      await expect(MemoryRevokedTokens.open(file, 1000, testClock())).rejects.toThrow(
-        `${file}: the revocation list is damaged (`,
-      );
+      await expect(MemoryRevokedTokens.open(file, 1000, testClock())).rejects.toThrow(`${file}: the revocation list is damaged (`);
       await expect(MemoryRevokedTokens.open(file, 1000, testClock())).rejects.toThrow(
         /restore it, or delete it to start with an empty list \(tokens revoked before then work again until they expire\)$/,
       );

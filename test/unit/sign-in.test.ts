@@ -29,7 +29,10 @@ describe('signIn: the login form POST', () => {
   it('answers a wrong password with the login page again (loginFailed, the username kept), and starts no session', async () => {
     const create = vi.spyOn(deps.sessions, 'create');
     const { form, cookie } = await loginForm();
-    const outcome = expectKind(await signIn({ ...form, username: 'alice', password: 'wrong' }, { interaction: cookie, session: undefined }, deps), 'page');
+    const outcome = expectKind(
+      await signIn({ ...form, username: 'alice', password: 'wrong' }, { interaction: cookie, session: undefined }, deps),
+      'page',
+    );
     expect(outcome.page).toBe('login');
     expect(outcome.loginFailed).toBe(true);
     expect(outcome.view).toMatchObject({ username: 'alice', interactionId: form.interaction, csrf: form.csrf });
@@ -37,10 +40,13 @@ describe('signIn: the login form POST', () => {
     expect(create).not.toHaveBeenCalled();
   });
 
-  it('starts a session at the clock\'s second and asks consent, the interaction re-sealed with the user and its expiry', async () => {
+  it("starts a session at the clock's second and asks consent, the interaction re-sealed with the user and its expiry", async () => {
     const { form, cookie } = await loginForm();
     deps.clock.advance(100_000);
-    const outcome = expectKind(await signIn({ ...form, username: alice.username, password: alice.password }, { interaction: cookie, session: undefined }, deps), 'page');
+    const outcome = expectKind(
+      await signIn({ ...form, username: alice.username, password: alice.password }, { interaction: cookie, session: undefined }, deps),
+      'page',
+    );
     expect(outcome.page).toBe('consent');
     const session = outcome.cookies.session!;
     expect(session.value).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -80,19 +86,30 @@ describe('signIn: the login form POST', () => {
     const { form, cookie } = await loginForm();
     const other = await loginForm();
     const credentials = { username: alice.username, password: alice.password };
-    expect(refusedReason(await signIn({ ...form, ...credentials }, { interaction: undefined, session: undefined }, deps))).toBe('interaction');
-    expect(refusedReason(await signIn({ ...form, ...credentials, csrf: other.form.csrf }, { interaction: cookie, session: undefined }, deps))).toBe('interaction');
-    expect(refusedReason(await signIn({ ...form, ...credentials }, { interaction: other.cookie, session: undefined }, deps))).toBe('interaction');
+    expect(refusedReason(await signIn({ ...form, ...credentials }, { interaction: undefined, session: undefined }, deps))).toBe(
+      'interaction',
+    );
+    expect(
+      refusedReason(await signIn({ ...form, ...credentials, csrf: other.form.csrf }, { interaction: cookie, session: undefined }, deps)),
+    ).toBe('interaction');
+    expect(refusedReason(await signIn({ ...form, ...credentials }, { interaction: other.cookie, session: undefined }, deps))).toBe(
+      'interaction',
+    );
     expect(refusedReason(await signIn({ ...credentials }, { interaction: cookie, session: undefined }, deps))).toBe('interaction');
   });
 
   it('accepts the form until 600 s after the request, and refuses it from then on: reason interaction', async () => {
     const { form, cookie } = await loginForm();
     deps.clock.advance(600_000);
-    expect(refusedReason(await signIn({ ...form, username: alice.username, password: alice.password }, { interaction: cookie, session: undefined }, deps))).toBe(
-      'interaction',
-    );
+    expect(
+      refusedReason(
+        await signIn({ ...form, username: alice.username, password: alice.password }, { interaction: cookie, session: undefined }, deps),
+      ),
+    ).toBe('interaction');
     deps.clock.advance(-1);
-    expectKind(await signIn({ ...form, username: alice.username, password: alice.password }, { interaction: cookie, session: undefined }, deps), 'page');
+    expectKind(
+      await signIn({ ...form, username: alice.username, password: alice.password }, { interaction: cookie, session: undefined }, deps),
+      'page',
+    );
   });
 });

@@ -73,7 +73,15 @@ describe('key states in the key file: one active key signs, published keys verif
 
   it('the key with state "active" signs wherever it is in the set; every key is published without its state', async () => {
     const [a, b] = await twoKeys();
-    const keys = await signingKeysFromJwks({ keys: [{ ...a, state: 'published' }, { ...b, state: 'active' }] }, source);
+    const keys = await signingKeysFromJwks(
+      {
+        keys: [
+          { ...a, state: 'published' },
+          { ...b, state: 'active' },
+        ],
+      },
+      source,
+    );
     expect(keys.current.kid).toBe(b!.kid);
     expect([...keys.byKid.keys()]).toEqual([a!.kid, b!.kid]);
     expect(keys.publicJwks.keys.map((jwk) => jwk.kid)).toEqual([a!.kid, b!.kid]);
@@ -89,12 +97,31 @@ describe('key states in the key file: one active key signs, published keys verif
   it('lists the active key first in algorithms (id_token_signing_alg_values_supported)', async () => {
     const es = (await generateSigningJwks('ES256')).keys[0]!;
     const rs = (await generateSigningJwks('RS256')).keys[0]!;
-    expect((await signingKeysFromJwks({ keys: [{ ...es, state: 'published' }, { ...rs, state: 'active' }] })).algorithms).toEqual(['RS256', 'ES256']);
+    expect(
+      (
+        await signingKeysFromJwks({
+          keys: [
+            { ...es, state: 'published' },
+            { ...rs, state: 'active' },
+          ],
+        })
+      ).algorithms,
+    ).toEqual(['RS256', 'ES256']);
   });
 
   it('refuses two active keys, no active key, or an unknown state, in one line naming the file', async () => {
     const [a, b] = await twoKeys();
-    await expect(signingKeysFromJwks({ keys: [{ ...a, state: 'active' }, { ...b, state: 'active' }] }, source)).rejects.toThrow(
+    await expect(
+      signingKeysFromJwks(
+        {
+          keys: [
+            { ...a, state: 'active' },
+            { ...b, state: 'active' },
+          ],
+        },
+        source,
+      ),
+    ).rejects.toThrow(
       `signing key set /keys.json: 2 keys have state "active" (${a!.kid}, ${b!.kid}); exactly one signs, mark the others "published"`,
     );
     await expect(signingKeysFromJwks({ keys: [{ ...a, state: 'published' }, b!] }, source)).rejects.toThrow(
@@ -129,7 +156,11 @@ describe('key file edits: generate adds published, rotate activates the newest, 
 
   it('generate: into an empty set the key is active; otherwise published, and every state is written out', () => {
     expect(addPublishedKey([], key('a'), source)).toEqual([key('a', 'active')]);
-    expect(addPublishedKey([key('a'), key('b')], key('c'), source)).toEqual([key('a', 'active'), key('b', 'published'), key('c', 'published')]);
+    expect(addPublishedKey([key('a'), key('b')], key('c'), source)).toEqual([
+      key('a', 'active'),
+      key('b', 'published'),
+      key('c', 'published'),
+    ]);
     expect(() => addPublishedKey([key('a')], key('a'), source)).toThrow('signing key set /keys.json: a key with kid a is already there');
   });
 

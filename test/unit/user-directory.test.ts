@@ -41,8 +41,20 @@ const fullUser: User = {
 };
 
 const profileClaims = [
-  'name', 'family_name', 'given_name', 'middle_name', 'nickname', 'preferred_username', 'profile',
-  'picture', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale', 'updated_at',
+  'name',
+  'family_name',
+  'given_name',
+  'middle_name',
+  'nickname',
+  'preferred_username',
+  'profile',
+  'picture',
+  'website',
+  'gender',
+  'birthdate',
+  'zoneinfo',
+  'locale',
+  'updated_at',
 ];
 
 describe('StaticUserDirectory.authenticate', () => {
@@ -108,9 +120,7 @@ describe('user configuration', () => {
 
   it('the constructor throws an Error naming the duplicate', () => {
     expect(() => new StaticUserDirectory([userConfig(), userConfig({ username: 'bob' })])).toThrow(/duplicate user sub user-1/);
-    expect(() => new StaticUserDirectory([userConfig(), userConfig({ sub: 'user-2' })])).toThrow(
-      /duplicate user username alice/,
-    );
+    expect(() => new StaticUserDirectory([userConfig(), userConfig({ sub: 'user-2' })])).toThrow(/duplicate user username alice/);
   });
 });
 

@@ -11,7 +11,10 @@ const issuer = 'https://op.example.test/oidc';
 let first: SigningKeys;
 let second: SigningKeys;
 beforeAll(async () => {
-  [first, second] = await Promise.all([signingKeysFromJwks(await generateSigningJwks('ES256')), signingKeysFromJwks(await generateSigningJwks('ES256'))]);
+  [first, second] = await Promise.all([
+    signingKeysFromJwks(await generateSigningJwks('ES256')),
+    signingKeysFromJwks(await generateSigningJwks('ES256')),
+  ]);
 });
 
 function fixture(maxEntries?: number) {
@@ -20,15 +23,29 @@ function fixture(maxEntries?: number) {
   let verifications = 0;
   // Every signature verification reads the allowed algorithms; an answer from the cache does not.
   const keys: SigningKeys = {
-    get current() { return ring.current; },
-    get byKid() { return ring.byKid; },
-    get algorithms() { verifications++; return ring.algorithms; },
-    get publicJwks() { return ring.publicJwks; },
+    get current() {
+      return ring.current;
+    },
+    get byKid() {
+      return ring.byKid;
+    },
+    get algorithms() {
+      verifications++;
+      return ring.algorithms;
+    },
+    get publicJwks() {
+      return ring.publicJwks;
+    },
   };
   const revoked = new MemoryRevokedTokens(100, clock);
   const cache = new VerifiedTokenCache({ keys, issuer, clock, revoked }, maxEntries);
   const issue = async (jti = 'unused') =>
-    (await issueAccessToken({ subject: `alice-${jti}`, clientId: 'c', scope: 'api:read' }, { keys: ring, settings: { issuer, audience: issuer, ttlSeconds: 600 }, clock })).token;
+    (
+      await issueAccessToken(
+        { subject: `alice-${jti}`, clientId: 'c', scope: 'api:read' },
+        { keys: ring, settings: { issuer, audience: issuer, ttlSeconds: 600 }, clock },
+      )
+    ).token;
   return { clock, ring, revoked, cache, issue, verifications: () => verifications };
 }
 

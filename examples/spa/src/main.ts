@@ -55,7 +55,11 @@ async function useTokens(tokens: Tokens): Promise<void> {
 
 async function showProfile(): Promise<void> {
   if (!accessToken || !dpop) throw new Error('not signed in');
-  const response = await dpop.send(metadata.userinfo_endpoint, { method: 'GET', headers: { authorization: `DPoP ${accessToken}` } }, accessToken);
+  const response = await dpop.send(
+    metadata.userinfo_endpoint,
+    { method: 'GET', headers: { authorization: `DPoP ${accessToken}` } },
+    accessToken,
+  );
   if (!response.ok) throw new Error(`profile: ${response.status} ${await errorOf(response)}`);
   const profile = (await response.json()) as Record<string, unknown>;
   $('name').textContent = String(profile.name ?? profile.sub);

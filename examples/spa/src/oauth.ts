@@ -52,7 +52,11 @@ export class DpopFetch {
     private readonly log: RequestLog,
   ) {}
 
-  async send(url: string, init: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: URLSearchParams }, accessToken?: string): Promise<Response> {
+  async send(
+    url: string,
+    init: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: URLSearchParams },
+    accessToken?: string,
+  ): Promise<Response> {
     const ath = accessToken ? await sha256(accessToken) : undefined;
     for (let attempt = 0; ; attempt++) {
       const nonce = this.nonces.get(url);
@@ -80,7 +84,10 @@ async function asksForNonce(response: Response): Promise<boolean> {
 export async function errorOf(response: Response): Promise<string> {
   const challenge = response.headers.get('www-authenticate');
   if (challenge) return challenge;
-  const body = (await response.clone().json().catch(() => ({}))) as { error?: string };
+  const body = (await response
+    .clone()
+    .json()
+    .catch(() => ({}))) as { error?: string };
   return body.error ?? '';
 }
 

@@ -11,7 +11,13 @@ export const dpopSchema = z
       .describe('Proof algorithms accepted; asymmetric only (RFC 9449 §11.6).'),
     maxAgeSeconds: z.number().int().min(1).max(600).default(60).describe("How old a proof's iat may be, in seconds (RFC 9449 §11.1)."),
     maxFutureSeconds: z.number().int().min(0).max(300).default(5).describe("How far in the future a proof's iat may be, for clock skew."),
-    jtiMaxLength: z.number().int().min(16).max(4096).default(256).describe('Longer jti values are refused (RFC 9449 §11.1, memory exhaustion).'),
+    jtiMaxLength: z
+      .number()
+      .int()
+      .min(16)
+      .max(4096)
+      .default(256)
+      .describe('Longer jti values are refused (RFC 9449 §11.1, memory exhaustion).'),
     requireNonce: z.boolean().default(false).describe('Require a server nonce in every proof (RFC 9449 §8, §9).'),
     nonceSecret: z
       .string()

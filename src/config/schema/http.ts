@@ -16,10 +16,12 @@ function isProxyAddress(entry: string): boolean {
 
 const trustProxy = z.union([
   z.boolean(),
-  z.string().refine(
-    (value) => value.split(',').every((entry) => isProxyAddress(entry.trim())),
-    'must be true, false, or comma-separated proxy addresses or CIDRs (e.g. 10.0.0.0/8, loopback)',
-  ),
+  z
+    .string()
+    .refine(
+      (value) => value.split(',').every((entry) => isProxyAddress(entry.trim())),
+      'must be true, false, or comma-separated proxy addresses or CIDRs (e.g. 10.0.0.0/8, loopback)',
+    ),
 ]);
 
 /** Bound of the time the server waits for a client: at least 100 ms. */
@@ -29,10 +31,17 @@ export const httpSchema = z
   .strictObject({
     port: z.number().int().min(0).max(65535).default(8080).describe('TCP port to listen on.'),
     host: z.string().default('0.0.0.0').describe('Address to listen on.'),
-    bodyLimit: z.number().int().positive().default(64 * 1024).describe('Largest accepted request body, in bytes.'),
+    bodyLimit: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * 1024)
+      .describe('Largest accepted request body, in bytes.'),
     trustProxy: trustProxy
       .default(false)
-      .describe('Proxies believed for the client address (true, or comma-separated addresses/CIDRs); only logs and rate limits use it, never URLs.'),
+      .describe(
+        'Proxies believed for the client address (true, or comma-separated addresses/CIDRs); only logs and rate limits use it, never URLs.',
+      ),
     loginAttemptsPerMinute: z.number().int().min(1).default(10).describe('Sign-in attempts per client address per minute.'),
     authorizeRequestsPerMinute: z
       .number()

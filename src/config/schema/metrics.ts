@@ -8,7 +8,13 @@ import { z } from 'zod';
 export const metricsSchema = z
   .strictObject({
     enabled: z.boolean().default(true).describe('Serve /metrics and count; false turns metrics off.'),
-    port: z.number().int().min(1).max(65535).optional().describe('A port of its own for /metrics; without it, /metrics is on the main port.'),
+    port: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .optional()
+      .describe('A port of its own for /metrics; without it, /metrics is on the main port.'),
     host: z.string().default('127.0.0.1').describe('Address of the metrics listener; loopback unless told otherwise.'),
   })
   .prefault({})

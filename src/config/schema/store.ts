@@ -10,7 +10,9 @@ export const storeSchema = z
       .string()
       .url()
       .default('redis://127.0.0.1:6379')
-      .describe('The one Redis server (redis:// or rediss://, with a password if it needs one); unused with redisCluster or redisSentinel.'),
+      .describe(
+        'The one Redis server (redis:// or rediss://, with a password if it needs one); unused with redisCluster or redisSentinel.',
+      ),
     // Some of the cluster's nodes; the rest are discovered. The keys of each entity share a hash
     // tag, so each script runs in one slot; every master is checked for eviction and pinged.
     redisCluster: z

@@ -36,7 +36,12 @@ export const authorizationCodeSchema = z
 
 export const refreshTokenSchema = z
   .strictObject({
-    ttlSeconds: z.number().int().min(60).default(14 * 86_400).describe('Lifetime of each refresh token; rotation issues a new one on every use.'),
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .default(14 * 86_400)
+      .describe('Lifetime of each refresh token; rotation issues a new one on every use.'),
     // A response lost to a timeout, a double submit, two tabs: the holder (same DPoP key, or the
     // same authenticated confidential client) gets an answer instead of a revoked grant.
     reuseGraceSeconds: z
@@ -66,9 +71,19 @@ export const idTokenSchema = z
 
 export const sessionSchema = z
   .strictObject({
-    ttlSeconds: z.number().int().min(60).default(8 * 3600).describe('How long a sign-in at the provider lasts.'),
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .default(8 * 3600)
+      .describe('How long a sign-in at the provider lasts.'),
     interactionTtlSeconds: z.number().int().min(60).default(600).describe('How long a user has to finish signing in and consenting.'),
-    consentTtlSeconds: z.number().int().min(60).default(365 * 86_400).describe('How long a consent is remembered.'),
+    consentTtlSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .default(365 * 86_400)
+      .describe('How long a consent is remembered.'),
   })
   .prefault({})
-  .describe("The browser session at the provider: sign-in, interaction and consent lifetimes.");
+  .describe('The browser session at the provider: sign-in, interaction and consent lifetimes.');

@@ -11,7 +11,6 @@ export interface ErrorPageInput {
 export function renderErrorPage(input: ErrorPageInput): string {
   return page(
     input.title,
-    `<h1>${escapeHtml(input.title)}</h1><p>${escapeHtml(input.description)}</p>` +
-      `<p>Error: <code>${escapeHtml(input.error)}</code></p>`,
+    `<h1>${escapeHtml(input.title)}</h1><p>${escapeHtml(input.description)}</p>` + `<p>Error: <code>${escapeHtml(input.error)}</code></p>`,
   );
 }

@@ -79,7 +79,8 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeRou
     groupId: 'authorize',
     max: deps.authorizeRequestsPerMinute,
     timeWindow: 60_000,
-    errorResponseBuilder: (_request, context) => tooManyRequests('too many requests; wait a minute and try again', 'rate_limit', context.ttl / 1000),
+    errorResponseBuilder: (_request, context) =>
+      tooManyRequests('too many requests; wait a minute and try again', 'rate_limit', context.ttl / 1000),
   });
   const authorizeConfig = { htmlErrors: true };
   app.get(deps.paths.authorize, { config: authorizeConfig, onRequest: authorizeLimit }, authorize);
@@ -100,7 +101,9 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeRou
   app.post<{ Body: FormParams }>(deps.paths.login, loginOptions, async (request, reply) =>
     render(reply, await deps.signIn(request.body, cookiesOf(request))),
   );
-  app.post<{ Body: FormParams }>(deps.paths.consent, { schema: { body: formBodySchema() }, config: { htmlErrors: true } }, async (request, reply) =>
-    render(reply, await deps.consent(request.body, cookiesOf(request))),
+  app.post<{ Body: FormParams }>(
+    deps.paths.consent,
+    { schema: { body: formBodySchema() }, config: { htmlErrors: true } },
+    async (request, reply) => render(reply, await deps.consent(request.body, cookiesOf(request))),
   );
 }

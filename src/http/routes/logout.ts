@@ -10,12 +10,20 @@ export function registerLogoutRoute(
   deps: {
     path: string;
     issuer: string;
-    logout: (input: { params: Readonly<Record<string, unknown>>; method: 'GET' | 'POST'; sessionCookie: string | undefined }) => Promise<LogoutOutcome>;
+    logout: (input: {
+      params: Readonly<Record<string, unknown>>;
+      method: 'GET' | 'POST';
+      sessionCookie: string | undefined;
+    }) => Promise<LogoutOutcome>;
   },
 ): void {
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const params = ((request.method === 'GET' ? request.query : request.body) ?? {}) as Record<string, unknown>;
-    const outcome = await deps.logout({ params, method: request.method === 'POST' ? 'POST' : 'GET', sessionCookie: request.cookies[sessionCookie] });
+    const outcome = await deps.logout({
+      params,
+      method: request.method === 'POST' ? 'POST' : 'GET',
+      sessionCookie: request.cookies[sessionCookie],
+    });
     // Rendered at the edge like every refusal: a page, since logout is a browser route (htmlErrors).
     if (outcome.kind === 'refused') throw outcome.error;
     if (outcome.kind === 'signed_out') {

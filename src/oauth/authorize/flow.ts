@@ -27,10 +27,7 @@ export interface BrowserFlowDeps {
 }
 
 export type NextStep =
-  | { kind: 'login' }
-  | { kind: 'consent' }
-  | { kind: 'code'; session: SessionRecord }
-  | { kind: 'error'; error: OAuthError };
+  { kind: 'login' } | { kind: 'consent' } | { kind: 'code'; session: SessionRecord } | { kind: 'error'; error: OAuthError };
 
 /**
  * What the authorization request needs next: a login, a consent, a code, or (prompt=none) the
@@ -56,8 +53,7 @@ export async function nextAuthorizationStep(
 
   // OIDC Core §3.1.2.1: re-authenticate when the sign-in is older than max_age; max_age=0 is
   // prompt=login, even within the second of the last sign-in.
-  const tooOld =
-    session !== undefined && request.maxAge !== undefined && (request.maxAge === 0 || now - session.authTime > request.maxAge);
+  const tooOld = session !== undefined && request.maxAge !== undefined && (request.maxAge === 0 || now - session.authTime > request.maxAge);
   if (!session || (!fresh.login && (request.prompt.includes('login') || tooOld))) {
     return promptNone ? promptNoneError('login_required', 'the user must sign in') : { kind: 'login' };
   }
@@ -105,7 +101,10 @@ export function interactionRefused(reason: 'interaction' | 'interaction_ended' |
  * Ends the interaction, once: of two posts that both reach the end of one sign-in (a double
  * submit, a replay of its cookie and form), the second is refused, so one sign-in mints one code.
  */
-export async function endInteraction(interaction: Interaction, deps: { clock: Clock; endedInteractions: EndedInteractions }): Promise<boolean> {
+export async function endInteraction(
+  interaction: Interaction,
+  deps: { clock: Clock; endedInteractions: EndedInteractions },
+): Promise<boolean> {
   return deps.endedInteractions.end(interaction.id, Math.max(1, interaction.expiresAtMs - deps.clock()));
 }
 
@@ -120,7 +119,10 @@ export async function continueAuthorization(
 ): Promise<AuthorizationOutcome> {
   const { request, client, session } = input;
   const now = deps.clock();
-  const step = await nextAuthorizationStep({ request, client, session, fresh: input.interaction?.fresh ?? { login: false, consent: false } }, deps);
+  const step = await nextAuthorizationStep(
+    { request, client, session, fresh: input.interaction?.fresh ?? { login: false, consent: false } },
+    deps,
+  );
   const endCookies = input.interaction ? { interaction: 'clear' as const } : {};
   const errorRedirect = (error: OAuthError): AuthorizationOutcome => ({
     kind: 'redirect',
@@ -133,7 +135,9 @@ export async function continueAuthorization(
     const interaction = input.interaction ?? newInteraction(request, session?.sub, now, deps.interactionTtlMs);
     const sealed = sealInteraction(interaction, deps.seal);
     if (sealed === undefined) {
-      return errorRedirect(new OAuthError('invalid_request', 'the request is too large to keep during sign-in', { reason: 'interaction_size' }));
+      return errorRedirect(
+        new OAuthError('invalid_request', 'the request is too large to keep during sign-in', { reason: 'interaction_size' }),
+      );
     }
     return {
       kind: 'page',

@@ -49,7 +49,8 @@ const maxParameterLength = {
 function parameterLength(name: string, value: unknown): number {
   if (typeof value === 'string') return name.length + value.length;
   // A repeated parameter arrives as an array of strings; anything else counts by its name only.
-  if (Array.isArray(value)) return value.reduce((sum: number, entry) => sum + name.length + (typeof entry === 'string' ? entry.length : 0), 0);
+  if (Array.isArray(value))
+    return value.reduce((sum: number, entry) => sum + name.length + (typeof entry === 'string' ? entry.length : 0), 0);
   return name.length;
 }
 
@@ -104,7 +105,8 @@ export function validateAuthorizationRequest(
 
   // RFC 6749 §3.1: a parameter must not be repeated; it then arrives as an array.
   const repeated = Object.entries(params).find(([, value]) => typeof value !== 'string');
-  if (repeated) return fail(invalid('invalid_request', `parameter ${boundForDescription(repeated[0])} is repeated or malformed`, 'repeated'));
+  if (repeated)
+    return fail(invalid('invalid_request', `parameter ${boundForDescription(repeated[0])} is repeated or malformed`, 'repeated'));
   const param = (name: string) => params[name] as string | undefined;
 
   if (param('request') !== undefined || param('request_uri') !== undefined) {

@@ -17,9 +17,7 @@ import { issueUserTokens, revokeGrant, wantsRefreshToken, type UserTokenDeps } f
  * timed-out store write may still have happened); an unused refresh token says that, as far as
  * anyone can tell, it did not, and the retry gets the same refresh token and a new access token.
  */
-export function authorizationCodeGrant(
-  deps: UserTokenDeps & { codes: CodeStore; grants: GrantStore; grantTtlMs: number },
-): GrantHandler {
+export function authorizationCodeGrant(deps: UserTokenDeps & { codes: CodeStore; grants: GrantStore; grantTtlMs: number }): GrantHandler {
   return async (request) => {
     const { client, params, dpop, claimProof } = request;
     const code = params.code;
@@ -56,12 +54,20 @@ export function authorizationCodeGrant(
     }
 
     await claimProof(record.grantId);
-    const grant: GrantRecord = { id: record.grantId, clientId: client.client_id, sub: record.sub, scopes: record.scopes, authTime: record.authTime };
+    const grant: GrantRecord = {
+      id: record.grantId,
+      clientId: client.client_id,
+      sub: record.sub,
+      scopes: record.scopes,
+      authTime: record.authTime,
+    };
     if (entry.used) {
       // The holder's retry of a redemption already recorded: answer from what it made.
       const active = await deps.grants.find(grant.id);
       if (!active) throw invalidGrant('the grant has been revoked', 'revoked');
-      const refreshToken = wantsRefreshToken(client, record.scopes) ? ((await unusedRefreshToken(grant.id, code, deps)) ?? (await reuse())) : undefined;
+      const refreshToken = wantsRefreshToken(client, record.scopes)
+        ? ((await unusedRefreshToken(grant.id, code, deps)) ?? (await reuse()))
+        : undefined;
       return issueUserTokens({ grant: active, client, scopes: record.scopes, jkt: dpop?.jkt, nonce: record.nonce, refreshToken }, deps);
     }
     // The grant and its tokens exist before the code counts as used: a reuse seen from then on

@@ -1,5 +1,11 @@
 import { type Clock } from '../../lib/clock.js';
-import { StoreUnavailableError, type RefreshTokenFamily, type RefreshTokenStore, type RefreshTokenSuccessor, type RotateResult } from '../ports.js';
+import {
+  StoreUnavailableError,
+  type RefreshTokenFamily,
+  type RefreshTokenStore,
+  type RefreshTokenSuccessor,
+  type RotateResult,
+} from '../ports.js';
 import { ExpiringMap } from './expiring-map.js';
 
 /** One record per grant (its refresh token family), kept until the current token expires. */
@@ -42,7 +48,8 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     };
     // No await between the check and the write: concurrent rotations see each other. Replacing
     // an existing key never needs room, so a full store cannot leave the rotation half done.
-    if (!this.families.set(familyId, rotated, next.expiresAtMs - this.clock())) throw new StoreUnavailableError('refresh token store is full');
+    if (!this.families.set(familyId, rotated, next.expiresAtMs - this.clock()))
+      throw new StoreUnavailableError('refresh token store is full');
     return { outcome: 'rotated', family: copy(rotated) };
   }
 }

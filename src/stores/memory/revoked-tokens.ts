@@ -101,7 +101,9 @@ export class MemoryRevokedTokens implements RevokedTokens {
       if (expiresAtMs > now) this.revoked.set(jti, expiresAtMs);
     }
     if (this.revoked.size > this.maxEntries) {
-      throw new Error(`${file}: holds ${this.revoked.size} live revocations, more than store.memoryMaxEntries (${this.maxEntries}): raise it`);
+      throw new Error(
+        `${file}: holds ${this.revoked.size} live revocations, more than store.memoryMaxEntries (${this.maxEntries}): raise it`,
+      );
     }
   }
 
@@ -129,7 +131,8 @@ function parseRevocationFile(text: string, file: string): Array<[string, number]
   }
   const entries = Object.entries(parsed.revoked);
   for (const [jti, expiresAtMs] of entries) {
-    if (typeof expiresAtMs !== 'number' || !Number.isFinite(expiresAtMs)) throw damaged(`entry ${JSON.stringify(jti)} has no numeric expiry`);
+    if (typeof expiresAtMs !== 'number' || !Number.isFinite(expiresAtMs))
+      throw damaged(`entry ${JSON.stringify(jti)} has no numeric expiry`);
   }
   return entries as Array<[string, number]>;
 }

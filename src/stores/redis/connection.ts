@@ -23,7 +23,10 @@ type StoreConfig = Config['store'];
 export function createRedisConnection(store: StoreConfig): RedisConnection {
   if (store.redisCluster) return clusterConnection(store.redisCluster.nodes);
   if (store.redisSentinel) return sentinelConnection(store.redisSentinel);
-  return serverConnection(new Redis(store.redisUrl, { lazyConnect: true, ...failFastOptions, retryStrategy: reconnectDelay }), `Redis at ${redactUrl(store.redisUrl)}`);
+  return serverConnection(
+    new Redis(store.redisUrl, { lazyConnect: true, ...failFastOptions, retryStrategy: reconnectDelay }),
+    `Redis at ${redactUrl(store.redisUrl)}`,
+  );
 }
 
 /** The ioredis options of a Sentinel-managed master (exported for the unit test of the mapping). */

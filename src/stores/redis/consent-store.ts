@@ -22,7 +22,9 @@ export class RedisConsentStore implements ConsentStore {
 
   /** Hashed: a sub or client_id of any length or character (braces too) makes one fixed-size key. */
   private key(sub: string, clientId: string): string {
-    const pair = createHash('sha256').update(JSON.stringify([sub, clientId])).digest('base64url');
+    const pair = createHash('sha256')
+      .update(JSON.stringify([sub, clientId]))
+      .digest('base64url');
     return `${this.prefix}{consent:${pair}}`;
   }
 

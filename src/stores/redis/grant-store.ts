@@ -69,7 +69,9 @@ export class RedisGrantStore implements GrantStore {
   }
 
   async create(grant: GrantRecord, ttlMs: number): Promise<void> {
-    await guarded('grant store', () => this.redis.set(this.keys(grant.id)[0], JSON.stringify(grant), 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX'));
+    await guarded('grant store', () =>
+      this.redis.set(this.keys(grant.id)[0], JSON.stringify(grant), 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX'),
+    );
   }
 
   async find(id: string): Promise<GrantRecord | undefined> {
@@ -81,14 +83,23 @@ export class RedisGrantStore implements GrantStore {
   async addAccessToken(grantId: string, token: GrantAccessToken, maxLive: number): Promise<boolean> {
     const tag = grantTag(grantId);
     // Its denylist entry must be where the token check looks for it, which the jti decides.
-    if (grantTagOfTokenId(token.jti) !== tag) throw new Error('grant store: the access token jti does not name its grant (newGrantTokenId)');
+    if (grantTagOfTokenId(token.jti) !== tag)
+      throw new Error('grant store: the access token jti does not name its grant (newGrantTokenId)');
     const added = await guarded('grant store', () =>
-      this.addTokenScript(this.keys(grantId), [token.jti, token.expiresAtMs, this.clock(), Math.max(1, maxLive), grantDeniedKeyPrefix(this.prefix, tag)]),
+      this.addTokenScript(this.keys(grantId), [
+        token.jti,
+        token.expiresAtMs,
+        this.clock(),
+        Math.max(1, maxLive),
+        grantDeniedKeyPrefix(this.prefix, tag),
+      ]),
     );
     return added === 1;
   }
 
   async revoke(grantId: string): Promise<void> {
-    await guarded('grant store', () => this.revokeScript(this.keys(grantId), [this.clock(), grantDeniedKeyPrefix(this.prefix, grantTag(grantId))]));
+    await guarded('grant store', () =>
+      this.revokeScript(this.keys(grantId), [this.clock(), grantDeniedKeyPrefix(this.prefix, grantTag(grantId))]),
+    );
   }
 }
