@@ -27,7 +27,8 @@ const revoke = (t: TestApp) => post(t, 'revoke', basicAuth(webClient.id, webClie
 
 function expectClientRateLimited(response: LightMyRequestResponse, endpoint: string): void {
   expect(response.statusCode).toBe(429);
-  expect(response.headers['retry-after']).toBe('60');
+  // Redis counts in real time: a second may pass between the window's first hit and this answer.
+  expect(response.headers['retry-after']).toMatch(/^(59|60)$/);
   expect(response.headers['cache-control']).toBe('no-store');
   expect(response.json()).toEqual({
     error: 'temporarily_unavailable',
@@ -78,7 +79,7 @@ describe('two instances on one Redis count every limit together', () => {
     }
     const limited = await atB.submit(page, { username: 'alice', password: 'guess-3' });
     expect(limited.statusCode).toBe(429);
-    expect(limited.headers['retry-after']).toBe('60');
+    expect(limited.headers['retry-after']).toMatch(/^(59|60)$/);
     expect(limited.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(limited.body).toContain('too many sign-in attempts');
     expect(loggedReasons(b).at(-1)).toBe('rate_limit');
@@ -99,7 +100,7 @@ describe('two instances on one Redis count every limit together', () => {
     expect(posted.statusCode).toBe(200);
     const limited = await atA.get(authorizeUrl(pkcePair().challenge));
     expect(limited.statusCode).toBe(429);
-    expect(limited.headers['retry-after']).toBe('60');
+    expect(limited.headers['retry-after']).toMatch(/^(59|60)$/);
     expect(limited.headers['set-cookie']).toBeUndefined();
     expect(limited.body).toContain('too many requests');
     expect(loggedReasons(a).at(-1)).toBe('rate_limit');
@@ -129,7 +130,7 @@ describe('two instances on one Redis count every limit together', () => {
         '198.51.100.99',
       );
       expect(limited.statusCode).toBe(429);
-      expect(limited.headers['retry-after']).toBe('60');
+      expect(limited.headers['retry-after']).toMatch(/^(59|60)$/);
       expect(limited.json()).toEqual({
         error: 'temporarily_unavailable',
         error_description: 'too many failed client authentications; try again later',
@@ -186,7 +187,7 @@ describe('one instance on memory', () => {
     expect((await attempt('2001:db8:5:6::2')).statusCode).toBe(400);
     const limited = await attempt('2001:db8:5:6:ffff:ffff:ffff:ffff');
     expect(limited.statusCode).toBe(429);
-    expect(limited.headers['retry-after']).toBe('60');
+    expect(limited.headers['retry-after']).toMatch(/^(59|60)$/);
     expect(limited.body).toContain('too many sign-in attempts');
     expect((await attempt('2001:db8:5:7::1')).statusCode).toBe(400);
   });
