@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { fail } from './fail.js';
 import { makeProof } from './make-proof.js';
 import { isProofAlgorithm, loadOrCreateProofKey, proofAlgorithms, ProofKeyError } from './proof-key.js';
 
@@ -10,11 +11,6 @@ import { isProofAlgorithm, loadOrCreateProofKey, proofAlgorithms, ProofKeyError 
  * proof is made by the key the token is bound to.
  */
 const usage = 'usage: proof --method METHOD --url URL [--key dpop-key.json] [--alg ES256] [--access-token AT] [--nonce N]';
-
-function fail(message: string, code: number): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(code);
-}
 
 let values;
 try {

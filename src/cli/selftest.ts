@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { fail } from './fail.js';
 import { runSelftest, type CheckResult } from './selftest-checks.js';
 
 /**
@@ -9,11 +10,6 @@ import { runSelftest, type CheckResult } from './selftest-checks.js';
  * One line per check, a hint under each failure; exit status 1 when a check fails.
  */
 const usage = 'usage: selftest --issuer URL --client-id ID --client-secret SECRET [--timeout-ms 10000]';
-
-function fail(message: string, code: number): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(code);
-}
 
 let values;
 try {
