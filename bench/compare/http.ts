@@ -1,5 +1,5 @@
 /** HTTP/1.1 over keep-alive connections to 127.0.0.1, and a cookie jar for driving sign-in forms. */
-import { Agent, request } from 'node:http';
+import { Agent, request, type RequestOptions } from 'node:http';
 
 export interface Call {
   method: 'GET' | 'POST';
@@ -25,26 +25,27 @@ export class Connections {
     this.agent = new Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
   }
 
+  private options(call: Call, timeoutMs: number): RequestOptions {
+    return {
+      host: '127.0.0.1',
+      port: this.port,
+      method: call.method,
+      path: call.path,
+      headers: call.headers,
+      agent: this.agent,
+      timeout: timeoutMs,
+    };
+  }
+
   /** Sends and reads the whole answer. */
   send(call: Call, timeoutMs = 30_000): Promise<Answer> {
     return new Promise((resolve, reject) => {
-      const req = request(
-        {
-          host: '127.0.0.1',
-          port: this.port,
-          method: call.method,
-          path: call.path,
-          headers: call.headers,
-          agent: this.agent,
-          timeout: timeoutMs,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-        },
-      );
+      const req = request(this.options(call, timeoutMs), (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
       req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
       req.on('error', reject);
       req.end(call.body);
@@ -54,22 +55,11 @@ export class Connections {
   /** Sends and only counts: the status, or 0 when the request failed without one. Never throws. */
   sendForStatus(call: Call, timeoutMs = 30_000): Promise<number> {
     return new Promise((resolve) => {
-      const req = request(
-        {
-          host: '127.0.0.1',
-          port: this.port,
-          method: call.method,
-          path: call.path,
-          headers: call.headers,
-          agent: this.agent,
-          timeout: timeoutMs,
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-          res.on('error', () => resolve(0));
-        },
-      );
+      const req = request(this.options(call, timeoutMs), (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', () => resolve(0));
+      });
       req.on('timeout', () => req.destroy());
       req.on('error', () => resolve(0));
       req.end(call.body);

@@ -81,3 +81,10 @@ export async function webCode(browser: Browser, challenge?: string, scope = 'ope
 export function webTokenRequest(t: TestApp, fields: Record<string, string>, key?: ProofKey): Promise<LightMyRequestResponse> {
   return tokenRequest(t, fields, key, { authorization: basicAuth(webClient.id, webClient.secret) });
 }
+
+/** A successful token response (RFC 6749 §5.1: never cached), as the user's tokens. */
+export function expectTokens(response: LightMyRequestResponse): UserTokens {
+  expect(response.statusCode).toBe(200);
+  expect(response.headers['cache-control']).toBe('no-store');
+  return response.json();
+}

@@ -6,23 +6,9 @@ import { StoreUnavailableError } from '../../src/stores/ports.js';
 import { makeTestApp, testClock, webRedirect, type TestApp } from '../helpers/app.js';
 import { Browser } from '../helpers/browser.js';
 import { makeProofKey, type ProofKey } from '../helpers/dpop.js';
-import { introspect, refreshRequest, webCode, webTokenRequest, type UserTokens } from '../helpers/endpoints.js';
+import { expectTokens, introspect, refreshRequest, webCode, webTokenRequest } from '../helpers/endpoints.js';
+import { lastReason } from '../helpers/protocol.js';
 import { codeExchange, signInAndConsent, tokenRequest } from '../helpers/flow.js';
-
-function expectTokens(response: LightMyRequestResponse): UserTokens {
-  expect(response.statusCode).toBe(200);
-  expect(response.headers['cache-control']).toBe('no-store');
-  return response.json();
-}
-
-function lastReason(t: TestApp): string | undefined {
-  const lines = t
-    .logs()
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as { oauthError?: { reason?: string } });
-  return lines.filter((line) => line.oauthError).at(-1)?.oauthError?.reason;
-}
 
 function expectCodeReuse(t: TestApp, response: LightMyRequestResponse): void {
   expect(response.statusCode).toBe(400);

@@ -4,24 +4,18 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTestApp, webRedirect, type TestApp } from '../helpers/app.js';
 import { Browser } from '../helpers/browser.js';
 import { makeProofKey, type ProofKey } from '../helpers/dpop.js';
-import { introspect, refreshRequest, revokeRequest, spaTokens, webCode, webTokenRequest, type UserTokens } from '../helpers/endpoints.js';
+import {
+  expectTokens,
+  introspect,
+  refreshRequest,
+  revokeRequest,
+  spaTokens,
+  type UserTokens,
+  webCode,
+  webTokenRequest,
+} from '../helpers/endpoints.js';
+import { lastReason } from '../helpers/protocol.js';
 import { codeExchange, signInAndConsent, tokenRequest } from '../helpers/flow.js';
-
-function expectTokens(response: LightMyRequestResponse): UserTokens {
-  expect(response.statusCode).toBe(200);
-  expect(response.headers['cache-control']).toBe('no-store');
-  return response.json();
-}
-
-/** The `reason` of the last OAuth error the app logged. */
-function lastReason(t: TestApp): string | undefined {
-  const lines = t
-    .logs()
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as { oauthError?: { reason?: string } });
-  return lines.filter((line) => line.oauthError).at(-1)?.oauthError?.reason;
-}
 
 function expectReuse(t: TestApp, response: LightMyRequestResponse): void {
   expect(response.statusCode).toBe(400);

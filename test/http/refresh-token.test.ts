@@ -4,7 +4,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { issuer, makeTestApp, storesFailingOnce, webClient, webRedirect, type TestApp } from '../helpers/app.js';
 import { Browser } from '../helpers/browser.js';
 import { makeProof, makeProofKey, type ProofKey } from '../helpers/dpop.js';
-import { introspect, profileRequest, refreshRequest, spaTokens, webCode, webTokenRequest, type UserTokens } from '../helpers/endpoints.js';
+import {
+  expectTokens,
+  introspect,
+  profileRequest,
+  refreshRequest,
+  spaTokens,
+  type UserTokens,
+  webCode,
+  webTokenRequest,
+} from '../helpers/endpoints.js';
 import { codeExchange, signInAndConsent, tokenRequest } from '../helpers/flow.js';
 import { lastReason } from '../helpers/protocol.js';
 
@@ -14,12 +23,6 @@ function expectTokenError(t: TestApp, response: LightMyRequestResponse, error: s
   expect(response.json().error).toBe(error);
   expect(lastReason(t)).toBe(reason);
   expect(response.headers['cache-control']).toBe('no-store');
-}
-
-function expectTokens(response: LightMyRequestResponse): UserTokens {
-  expect(response.statusCode).toBe(200);
-  expect(response.headers['cache-control']).toBe('no-store');
-  return response.json();
 }
 
 describe('POST /oidc/token, grant_type=refresh_token (RFC 6749 §6, RFC 9449 §5, RFC 9700 §4.14)', () => {
