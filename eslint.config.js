@@ -97,7 +97,7 @@ const layerRules = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/peer/**', 'examples/spa/dist/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'bench/peer/**', 'bench/.ab-*/**', 'examples/spa/dist/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

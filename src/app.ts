@@ -181,7 +181,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     keyReloader({ config, ring: options.signingKeys ? undefined : keys, nonces: options.nonceSecret ? undefined : nonces, log: app.log }),
   );
   await app.register(formBody);
-  await app.register(cookie);
   await app.register(rateLimit, {
     global: false,
     store: counterRateLimitStore(requestCounter),
@@ -282,20 +281,25 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     sessionTtlMs: config.session.ttlSeconds * 1000,
     interactionTtlMs: config.session.interactionTtlSeconds * 1000,
   };
-  registerAuthorizeRoutes(app, {
-    paths: { authorize: pathOf(urls.authorization), login: pathOf(urls.login), consent: pathOf(urls.consent) },
-    issuer,
-    authorize: (params, cookies) => authorize(params, cookies, browserFlow),
-    signIn: (form, cookies) => signIn(form, cookies, browserFlow),
-    consent: (form, cookies) => answerConsent(form, cookies, browserFlow),
-    loginAttemptsPerMinute: config.http.loginAttemptsPerMinute,
-    authorizeRequestsPerMinute: config.http.authorizeRequestsPerMinute,
+  // Cookies belong to the browser's routes only: the API routes neither read nor set one, and
+  // skip the plugin's two hooks.
+  await app.register(async (scope) => {
+    await scope.register(cookie);
+    registerAuthorizeRoutes(scope, {
+      paths: { authorize: pathOf(urls.authorization), login: pathOf(urls.login), consent: pathOf(urls.consent) },
+      issuer,
+      authorize: (params, cookies) => authorize(params, cookies, browserFlow),
+      signIn: (form, cookies) => signIn(form, cookies, browserFlow),
+      consent: (form, cookies) => answerConsent(form, cookies, browserFlow),
+      loginAttemptsPerMinute: config.http.loginAttemptsPerMinute,
+      authorizeRequestsPerMinute: config.http.authorizeRequestsPerMinute,
+    });
+    const logoutDeps = {
+      sessions: stores.sessions,
+      clients,
+      verifyIdTokenHint: (token: string) => verifyIdTokenHint(token, { keys, issuer }),
+    };
+    registerLogoutRoute(scope, { path: pathOf(urls.endSession), issuer, logout: (input) => endSession(input, logoutDeps) });
   });
-  const logoutDeps = {
-    sessions: stores.sessions,
-    clients,
-    verifyIdTokenHint: (token: string) => verifyIdTokenHint(token, { keys, issuer }),
-  };
-  registerLogoutRoute(app, { path: pathOf(urls.endSession), issuer, logout: (input) => endSession(input, logoutDeps) });
   return app;
 }

@@ -117,6 +117,12 @@ export interface OursOptions {
   /** Processes behind one port (node:cluster); undefined runs dist/main.js itself. */
   workers?: number;
   redisKeyPrefix?: string;
+  /** The build to run, relative to the repository (bench/ab.ts runs two): dist/main.js by default. */
+  main?: string;
+  /** Options for node itself, before the script (bench/profile.ts passes --cpu-prof). */
+  nodeArgs?: readonly string[];
+  /** Overrides of the environment given to the server (LOG_LEVEL, say). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -125,10 +131,11 @@ export interface OursOptions {
  * limit on authorization requests (120 a minute).
  */
 export async function startOurs(options: OursOptions): Promise<Server> {
-  if (!existsSync(join(repositoryRoot, 'dist/main.js'))) throw new Error('dist/main.js is missing: run npm run build first');
+  const main = options.main ?? 'dist/main.js';
+  if (!existsSync(join(repositoryRoot, main))) throw new Error(`${main} is missing: run npm run build first`);
   const demo = JSON.parse(readFileSync(join(repositoryRoot, 'config/default.json'), 'utf8')) as Record<string, Record<string, unknown>>;
   const port = await freePort();
-  const label = options.workers ? `ours-${options.store}-${options.workers}` : `ours-${options.store}`;
+  const label = `${options.workers ? `ours-${options.store}-${options.workers}` : `ours-${options.store}`}-${port}`;
   const configFile = join(options.dir, `${label}.json`);
   writeFileSync(
     configFile,
@@ -151,10 +158,11 @@ export async function startOurs(options: OursOptions): Promise<Server> {
     DPOP_NONCE_SECRET: 'bench-nonce-secret-0123456789abcdef0123456789',
     BENCH_WORKERS: String(options.workers ?? 1),
     BENCH_PIDS_FILE: join(options.dir, `${label}.pids`),
+    ...options.env,
   };
   const logFile = join(options.dir, `${label}.log`);
-  const script = options.workers ? 'bench/compare/cluster-server.mjs' : 'dist/main.js';
-  const child = launch([script], env, logFile, options.cores);
+  const script = options.workers ? 'bench/compare/cluster-server.mjs' : main;
+  const child = launch([...(options.nodeArgs ?? []), script], env, logFile, options.cores);
   await waitReady(child, port, '/healthz', logFile);
   let pids = [child.pid!];
   if (options.workers) {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { JWK } from 'jose';
 
 /**
@@ -25,10 +25,10 @@ export function jwkThumbprint(jwk: JWK): string {
     canonical[member] = value;
   }
   // JSON.stringify keeps insertion order (lexicographic here) and adds no whitespace (§3.3).
-  return createHash('sha256').update(JSON.stringify(canonical), 'utf8').digest('base64url');
+  return hash('sha256', JSON.stringify(canonical), 'base64url');
 }
 
 /** RFC 9449 §4.2 `ath`: base64url of the SHA-256 of the ASCII access token. */
 export function accessTokenHash(accessToken: string): string {
-  return createHash('sha256').update(accessToken, 'ascii').digest('base64url');
+  return hash('sha256', Buffer.from(accessToken, 'ascii'), 'base64url');
 }

@@ -1,4 +1,4 @@
-import { createHash, type KeyObject } from 'node:crypto';
+import { hash, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 import { OAuthError, tooManyRequests } from '../lib/oauth-error.js';
 import type { DpopFailureReason } from '../lib/refusal-reason.js';
@@ -90,8 +90,11 @@ export function singleDpopHeader(values: readonly string[]): string | undefined 
 }
 
 export class DpopProofVerifier {
-  /** Imported proof keys by alg and thumbprint: importing costs more than verifying. */
-  private readonly keyCache = new Map<string, KeyObject>();
+  /**
+   * Headers that passed every header check, by their base64url segment, with the imported key
+   * and its thumbprint: importing costs more than verifying. Bounded; the oldest goes first.
+   */
+  private readonly headerCache = new Map<string, CheckedHeader>();
   private readonly algorithms: ReadonlySet<string>;
 
   constructor(
@@ -107,34 +110,16 @@ export class DpopProofVerifier {
     if (proof.length === 0 || proof.length > maxProofLength || !token68.test(proof) || proof.split('.').length !== 3) {
       throw invalidProof('malformed', 'DPoP proof is not a well-formed JWT');
     }
-    // The header is decoded once, here; the signature is checked over the same bytes below.
-    let decoded: DecodedJws;
-    try {
-      decoded = decodeCompactJws(proof);
-    } catch {
-      throw invalidProof('malformed', 'DPoP proof header cannot be decoded');
-    }
-    const { header } = decoded;
-    // Checks 4 and 5: typ (§11.5, against JWT swapping) and an allowed asymmetric alg (§11.6).
-    if (header.typ !== 'dpop+jwt') throw invalidProof('typ', 'DPoP proof typ must be dpop+jwt');
-    const alg = header.alg;
-    if (typeof alg !== 'string' || !this.algorithms.has(alg)) {
-      throw invalidProof('alg', 'DPoP proof alg is not supported');
-    }
-    const jwk = header.jwk;
-    // Check 7: the jwk is a public key.
-    if (!isObject(jwk) || jwk.kty === 'oct' || privateJwkMembers.some((member) => member in jwk)) {
-      throw invalidProof('jwk', 'DPoP proof jwk must be a public key');
-    }
-    const { jkt, key } = this.importProofKey(jwk, alg);
+    // The header is decoded and checked once per distinct header: a client sends the same
+    // header ({typ, alg, jwk}) with every proof, and every header check is a function of its bytes.
+    const { alg, jkt, key, signingInput, payloadSegment, signatureSegment } = this.checkHeader(proof);
 
-    // Check 6: the signature verifies with the jwk. An unsupported critical extension, or a
-    // payload that is not base64url, fails here as it did in jose's compactVerify.
+    // Check 6: the signature verifies with the jwk. A payload that is not base64url fails here,
+    // as it did in jose's compactVerify.
     let payloadBytes: Buffer;
     try {
-      assertNoCriticalExtensions(header);
-      if (!verifyJwsSignature(alg, key, decoded.signingInput, decoded.signatureSegment)) throw new Error('signature');
-      payloadBytes = decodeBase64urlSegment(decoded.payloadSegment);
+      if (!verifyJwsSignature(alg, key, signingInput, signatureSegment)) throw new Error('signature');
+      payloadBytes = decodeBase64urlSegment(payloadSegment);
     } catch {
       throw invalidProof('signature', 'DPoP proof signature is invalid');
     }
@@ -159,8 +144,9 @@ export class DpopProofVerifier {
     if (htm !== request.method) {
       throw invalidProof('htm', 'DPoP proof htm does not match the request method', { expected: request.method, received: htm });
     }
-    // Check 9: htu, normalised, without query and fragment.
-    if (normalizeHtu(htu) !== request.expectedHtu) {
+    // Check 9: htu, normalised, without query and fragment. The expected URL is normalised
+    // already, and normalising is idempotent: an htu equal to it needs no parsing.
+    if (htu !== request.expectedHtu && normalizeHtu(htu) !== request.expectedHtu) {
       // The expected URL is public (the issuer's own endpoint) and names the usual mistake: a
       // proxy in front whose public URL is not the configured issuer.
       throw invalidProof('htu', `DPoP proof htu does not match the request URL; expected ${request.expectedHtu}`, {
@@ -215,7 +201,7 @@ export class DpopProofVerifier {
     // The entry must outlive the last millisecond at which this proof still passes the iat check
     // (iat + maxAge, inclusive): an entry that expired at that instant would let the proof replay.
     // Rounded up, with a millisecond to spare, so that float error in a fractional iat cannot shorten it.
-    const replayKey = createHash('sha256').update(proof.jkt).update('\n').update(proof.jti).digest('base64url');
+    const replayKey = hash('sha256', `${proof.jkt}\n${proof.jti}`, 'base64url');
     const acceptableUntilMs = (proof.iat + this.settings.maxAgeSeconds) * 1000;
     const nowMs = this.deps.clock();
     const ttlMs = Math.ceil(acceptableUntilMs) + 1 - nowMs;
@@ -227,27 +213,76 @@ export class DpopProofVerifier {
     this.deps.observeProofSkew?.(proof.iat - nowMs / 1000);
   }
 
-  /** The proof key as a node:crypto KeyObject, made once per alg and thumbprint and cached. */
-  private importProofKey(jwk: Record<string, unknown>, alg: string): { jkt: string; key: KeyObject } {
+  /**
+   * §4.3 checks 2 (the header part), 4, 5 and 7, and the key: a header already checked is taken
+   * from the cache. Refusals come in the order of the checks, as before the cache.
+   */
+  private checkHeader(proof: string): CheckedHeader & { signingInput: string; payloadSegment: string; signatureSegment: string } {
+    const firstDot = proof.indexOf('.');
+    const segment = proof.slice(0, firstDot);
+    const cached = this.headerCache.get(segment);
+    if (cached) {
+      const secondDot = proof.indexOf('.', firstDot + 1);
+      return {
+        ...cached,
+        signingInput: proof.slice(0, secondDot),
+        payloadSegment: proof.slice(firstDot + 1, secondDot),
+        signatureSegment: proof.slice(secondDot + 1),
+      };
+    }
+    let decoded: DecodedJws;
+    try {
+      decoded = decodeCompactJws(proof);
+    } catch {
+      throw invalidProof('malformed', 'DPoP proof header cannot be decoded');
+    }
+    const { header } = decoded;
+    // Checks 4 and 5: typ (§11.5, against JWT swapping) and an allowed asymmetric alg (§11.6).
+    if (header.typ !== 'dpop+jwt') throw invalidProof('typ', 'DPoP proof typ must be dpop+jwt');
+    const alg = header.alg;
+    if (typeof alg !== 'string' || !this.algorithms.has(alg)) {
+      throw invalidProof('alg', 'DPoP proof alg is not supported');
+    }
+    const jwk = header.jwk;
+    // Check 7: the jwk is a public key.
+    if (!isObject(jwk) || jwk.kty === 'oct' || privateJwkMembers.some((member) => member in jwk)) {
+      throw invalidProof('jwk', 'DPoP proof jwk must be a public key');
+    }
     let jkt: string;
     try {
       jkt = jwkThumbprint(jwk as JWK);
     } catch {
       throw invalidProof('jwk', 'DPoP proof jwk is not a valid key');
     }
-    const cacheKey = `${alg}.${jkt}`;
-    let key = this.keyCache.get(cacheKey);
-    if (!key) {
-      try {
-        key = publicKeyForAlgorithm(jwk, alg);
-      } catch {
-        throw invalidProof('jwk', 'DPoP proof jwk does not fit its alg');
-      }
-      if (this.keyCache.size >= this.settings.keyCacheMaxEntries) {
-        this.keyCache.delete(this.keyCache.keys().next().value!);
-      }
-      this.keyCache.set(cacheKey, key);
+    let key: KeyObject;
+    try {
+      key = publicKeyForAlgorithm(jwk, alg);
+    } catch {
+      throw invalidProof('jwk', 'DPoP proof jwk does not fit its alg');
     }
-    return { jkt, key };
+    // An unsupported critical extension fails as a bad signature, as it did in jose's compactVerify.
+    try {
+      assertNoCriticalExtensions(header);
+    } catch {
+      throw invalidProof('signature', 'DPoP proof signature is invalid');
+    }
+    const checked: CheckedHeader = { alg, jkt, key };
+    if (this.headerCache.size >= this.settings.keyCacheMaxEntries) {
+      this.headerCache.delete(this.headerCache.keys().next().value!);
+    }
+    this.headerCache.set(segment, checked);
+    return {
+      ...checked,
+      signingInput: decoded.signingInput,
+      payloadSegment: decoded.payloadSegment,
+      signatureSegment: decoded.signatureSegment,
+    };
   }
+}
+
+interface CheckedHeader {
+  alg: string;
+  /** RFC 7638 thumbprint of the proof key. */
+  jkt: string;
+  key: KeyObject;
 }

@@ -42,6 +42,8 @@ declare module 'fastify' {
     protectedResource?: boolean;
     /** A route a person's browser posts to: errors are answered with an HTML page. */
     htmlErrors?: boolean;
+    /** A route that only answers CORS preflights (src/http/cors.ts). */
+    corsPreflight?: boolean;
   }
 }
 

@@ -12,7 +12,7 @@ export interface PathRoutes {
  * The methods of each static path, recorded as routes are registered. Fastify answers an
  * unknown method on a known path with its not-found handler; this lets that handler tell a
  * 405 (RFC 9110 §15.5.6, with `Allow`) from a 404. Wildcard and parametric routes (the CORS
- * preflight `OPTIONS *`) are not recorded: they do not make a path known.
+ * plugin's `OPTIONS *`) and the preflight routes are not recorded: they do not make a path known.
  */
 export class RouteMethods {
   private readonly paths = new Map<string, { methods: Set<string>; html: boolean }>();
@@ -20,7 +20,8 @@ export class RouteMethods {
   /** Records every route registered on `app` from now on, HEAD included where Fastify adds it. */
   listen(app: FastifyInstance): void {
     app.addHook('onRoute', (route) => {
-      if (/[*:]/.test(route.url)) return;
+      // The CORS preflight routes (src/http/cors.ts) only answer preflights: not a method of the resource.
+      if (/[*:]/.test(route.url) || route.config?.corsPreflight === true) return;
       const entry = this.paths.get(route.url) ?? { methods: new Set<string>(), html: true };
       for (const method of Array.isArray(route.method) ? route.method : [route.method]) entry.methods.add(method);
       entry.html &&= route.config?.htmlErrors === true;

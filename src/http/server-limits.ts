@@ -115,13 +115,15 @@ function registerDrain(app: FastifyInstance): void {
     app.server.closeIdleConnections();
     done();
   });
-  app.addHook('onRequest', async (_request, reply) => {
-    if (!draining) return;
+  // Callback hooks: an async one costs a promise on every request, draining or not.
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!draining) return done();
     reply.header('connection', 'close');
-    throw new OAuthError('temporarily_unavailable', 'the server is shutting down; send the request again', { reason: 'shutting_down' });
+    done(new OAuthError('temporarily_unavailable', 'the server is shutting down; send the request again', { reason: 'shutting_down' }));
   });
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (draining) reply.header('connection', 'close');
+    done(null, payload);
   });
 }
 

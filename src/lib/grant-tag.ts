@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash } from 'node:crypto';
+import { randomBase64url } from './random.js';
 
 /**
  * A grant's access tokens name their grant in their `jti`: `<grant tag>.<random>`. The tag is a
@@ -11,12 +12,12 @@ const tagBytes = 16;
 const tokenIdPattern = /^([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{22}$/;
 
 export function grantTag(grantId: string): string {
-  return createHash('sha256').update('dpop-oidc grant tag\0').update(grantId).digest().subarray(0, tagBytes).toString('base64url');
+  return hash('sha256', `dpop-oidc grant tag\0${grantId}`, 'buffer').subarray(0, tagBytes).toString('base64url');
 }
 
 /** A new `jti` for an access token of `grantId`: 45 characters, 128 random bits after the tag. */
 export function newGrantTokenId(grantId: string): string {
-  return `${grantTag(grantId)}.${randomBytes(16).toString('base64url')}`;
+  return `${grantTag(grantId)}.${randomBase64url(16)}`;
 }
 
 /** The grant tag a `jti` carries, or undefined for a token of no grant (client credentials). */

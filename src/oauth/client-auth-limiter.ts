@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { FailureCounter } from '../stores/ports.js';
 import { tooManyRequests } from '../lib/oauth-error.js';
@@ -52,7 +52,7 @@ export class ClientAuthLimiter {
     const keys: Array<{ key: string; max: number }> = [];
     if (attempt.secretClientId !== undefined) {
       // Hashed: a presented client_id may be any length, and the key's size must not follow it.
-      const id = createHash('sha256').update(attempt.secretClientId, 'utf8').digest('base64url');
+      const id = hash('sha256', attempt.secretClientId, 'base64url');
       keys.push({ key: `client-auth:client:${id}`, max: this.limits.maxFailuresPerClient });
     }
     if (attempt.address !== undefined) {

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { OAuthError } from '../lib/oauth-error.js';
 import { newGrantTokenId } from '../lib/grant-tag.js';
 import type { Clock } from '../lib/clock.js';
 import type { RevokedTokens } from '../stores/ports.js';
 import { signCompactJws } from './jws.js';
+import { randomBase64url } from '../lib/random.js';
 import { assertNoCriticalExtensions, decodeCompactJws, decodeJsonPayload, publicKeyOf, verifyJwsSignature } from '../lib/jws-verify.js';
 import type { SigningKeys } from './keys.js';
 
@@ -48,7 +48,7 @@ export interface IssuedAccessToken {
 }
 
 export function newTokenId(): string {
-  return randomBytes(16).toString('base64url');
+  return randomBase64url(16);
 }
 
 export async function issueAccessToken(

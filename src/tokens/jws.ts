@@ -41,12 +41,26 @@ export function nodeSigningKey(jwk: JWK, alg: string): KeyObject {
   return key;
 }
 
-export function signCompactJws(header: Record<string, unknown>, payload: Record<string, unknown>, key: JwsSigningKey): string {
+/** The encoded protected header of each key and typ, made once: it is the same in every token. */
+const headerSegments = new WeakMap<JwsSigningKey, Map<string, string>>();
+
+function protectedHeaderSegment(header: { typ?: string }, key: JwsSigningKey): string {
+  let segments = headerSegments.get(key);
+  if (!segments) headerSegments.set(key, (segments = new Map()));
+  const typ = header.typ ?? '';
+  let segment = segments.get(typ);
+  if (segment === undefined) {
+    const members = header.typ === undefined ? {} : { typ: header.typ };
+    segment = Buffer.from(JSON.stringify({ ...members, alg: key.alg, kid: key.kid })).toString('base64url');
+    segments.set(typ, segment);
+  }
+  return segment;
+}
+
+export function signCompactJws(header: { typ?: string }, payload: Record<string, unknown>, key: JwsSigningKey): string {
   const signer = signers[key.alg];
   if (!signer) throw new Error(`unsupported signing alg ${key.alg}`);
-  const protectedHeader = Buffer.from(JSON.stringify({ ...header, alg: key.alg, kid: key.kid })).toString('base64url');
-  const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
-  const signingInput = `${protectedHeader}.${body}`;
+  const signingInput = `${protectedHeaderSegment(header, key)}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
   const signature = sign(signer.hash, Buffer.from(signingInput, 'ascii'), { key: key.nodeKey, ...signer.options });
   return `${signingInput}.${signature.toString('base64url')}`;
 }

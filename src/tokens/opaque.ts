@@ -1,10 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash } from 'node:crypto';
+import { randomBase64url } from '../lib/random.js';
 
 /** Opaque credentials (codes, refresh tokens, session ids): random, and stored only as a hash. */
 export function newOpaqueToken(bytes = 32): string {
-  return randomBytes(bytes).toString('base64url');
+  return randomBase64url(bytes);
 }
 
 export function hashOpaque(value: string): string {
-  return createHash('sha256').update(value).digest('base64url');
+  return hash('sha256', value, 'base64url');
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { OAuthError } from '../lib/oauth-error.js';
 import type { Clock } from '../lib/clock.js';
 import type { RevokedTokens } from '../stores/ports.js';
@@ -43,7 +43,7 @@ export class VerifiedTokenCache {
   /** verifyAccessToken, answered from the cache while the token is unexpired and its key set unchanged. */
   async verify(token: string): Promise<AccessTokenClaims> {
     const { deps } = this;
-    const cacheKey = createHash('sha256').update(token).digest('base64url');
+    const cacheKey = hash('sha256', token, 'base64url');
     const entry = this.entries.get(cacheKey);
     if (entry) {
       if (entry.claims.exp > Math.floor(deps.clock() / 1000) && entry.byKid === deps.keys.byKid) {

@@ -174,5 +174,29 @@ describe('CORS for browser clients (RFC 9449 §7.1, §8; RFC 9700 §2.6)', () =>
       expect(response.statusCode).toBe(200);
       expectNoCors(response);
     });
+
+    it('sends no CORS headers, and no Vary, on a path with no route', async () => {
+      const response = await t.app.inject({ method: 'GET', url: '/oidc/nothing-here', headers: { origin: spaOrigin } });
+      expect(response.statusCode).toBe(404);
+      expectNoCors(response);
+      expect(response.headers.vary).toBeUndefined();
+      const preflightThere = await preflight('/oidc/nothing-here', spaOrigin);
+      expect(preflightThere.statusCode).toBe(404);
+      expectNoCors(preflightThere);
+    });
+
+    it('answers an OPTIONS that is no preflight on a CORS path as before: 405 with Allow naming the real methods', async () => {
+      const response = await t.app.inject({ method: 'OPTIONS', url: '/oidc/token' });
+      expect(response.statusCode).toBe(405);
+      expect(response.headers.allow).toBe('POST');
+      expect(response.json().error).toBe('invalid_request');
+    });
+
+    it('keeps Vary: Origin on a CORS path answered to a caller that sent no Origin (a shared cache must not mix them)', async () => {
+      const response = await t.app.inject({ method: 'GET', url: '/oidc/jwks' });
+      expect(response.statusCode).toBe(200);
+      expect(String(response.headers.vary)).toContain('Origin');
+      expectNoCors(response);
+    });
   });
 });

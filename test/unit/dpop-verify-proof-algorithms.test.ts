@@ -1,8 +1,8 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, KeyObject, sign } from 'node:crypto';
 import { generateKeyPair } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { makeProofKey } from '../helpers/dpop.js';
-import { expectRefusal, verifierFixture } from '../helpers/dpop-verifier.js';
+import { b64urlJson, expectRefusal, tokenUrl, verifierFixture } from '../helpers/dpop-verifier.js';
 
 /**
  * Proof algorithms (RFC 9449 §4.2, §5.1 dpop_signing_alg_values_supported): every default
@@ -71,13 +71,49 @@ describe('EdDSA and Ed25519 in jose 6', () => {
   });
 });
 
-describe('imported proof keys are cached, bounded', () => {
+describe('checked proof headers and their keys are cached, bounded', () => {
   it('keeps verifying a key after the cache has evicted it', async () => {
     const t = verifierFixture({ settings: { keyCacheMaxEntries: 1 } });
     const [first, second] = await Promise.all([makeProofKey('ES256'), makeProofKey('ES256')]);
     await t.verify(await t.proof(first));
     await t.verify(await t.proof(second));
     await expect(t.verify(await t.proof(first))).resolves.toMatchObject({ jkt: first.jkt });
+  });
+
+  it('checks a header it has not seen in full, even when its key was seen: a wrong typ after a good proof', async () => {
+    const t = verifierFixture();
+    const key = await makeProofKey('ES256');
+    await t.verify(await t.proof(key));
+    await expectRefusal(t.verify(await t.proof(key, { typ: 'jwt' })), 'invalid_dpop_proof', 'typ');
+    await expect(t.verify(await t.proof(key))).resolves.toMatchObject({ jkt: key.jkt });
+  });
+
+  it('refuses a proof whose header was cached when its signature or payload is bad', async () => {
+    const t = verifierFixture();
+    const key = await makeProofKey('ES256');
+    await t.verify(await t.proof(key));
+    const [header, payload, signature] = (await t.proof(key)).split('.') as [string, string, string];
+    const flipped = `${signature.slice(0, -2)}${signature.endsWith('AA') ? 'BA' : 'AA'}`;
+    await expectRefusal(t.verify(`${header}.${payload}.${flipped}`), 'invalid_dpop_proof', 'signature');
+    const other = (await t.proof(key, { jti: 'another-jti' })).split('.')[1]!;
+    await expectRefusal(t.verify(`${header}.${other}.${signature}`), 'invalid_dpop_proof', 'signature');
+    await expectRefusal(t.verify(`${header}.${payload}.`), 'invalid_dpop_proof', 'signature');
+  });
+
+  it('does not cache a header with crit: it is refused every time', async () => {
+    const t = verifierFixture();
+    const key = await makeProofKey('ES256');
+    const header = b64urlJson({ typ: 'dpop+jwt', alg: 'ES256', jwk: key.publicJwk, crit: ['exp'], exp: 1 });
+    const withCrit = async () => {
+      const payload = b64urlJson({ jti: `j-${Math.random()}`, htm: 'POST', htu: tokenUrl, iat: t.nowSeconds() });
+      const signature = sign('sha256', Buffer.from(`${header}.${payload}`), {
+        key: KeyObject.from(key.privateKey),
+        dsaEncoding: 'ieee-p1363',
+      });
+      return `${header}.${payload}.${signature.toString('base64url')}`;
+    };
+    await expectRefusal(t.verify(await withCrit()), 'invalid_dpop_proof', 'signature');
+    await expectRefusal(t.verify(await withCrit()), 'invalid_dpop_proof', 'signature');
   });
 
   it('does not let a cached key verify a proof signed by another key', async () => {

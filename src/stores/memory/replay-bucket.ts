@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * The pieces of the in-memory replay cache: 128-bit keys, and one time bucket of them held in
@@ -28,7 +28,7 @@ const sextetOf = (key: string, index: number): number => {
  */
 export function toKeyWords(key: string, bytes: Uint8Array): void {
   if (key.length === digestLength && decodeDigestPrefix(key, bytes)) return;
-  bytes.set(createHash('sha256').update(key).digest().subarray(0, 16));
+  bytes.set(hash('sha256', key, 'buffer').subarray(0, 16));
 }
 
 /** Decodes the first 16 bytes of a 43-character base64url string; false if it is not one. */

@@ -1,0 +1,109 @@
+/**
+ * Two builds (or two settings) of dpop-oidc side by side on one scenario of bench:compare,
+ * interleaved round by round on the same core, so that what else the machine does weighs on
+ * both alike. It answers "did this change make the request cheaper?" where one run after the
+ * other would only show the machine's noise.
+ *   cp -r dist bench/.ab-base && <change> && npm run build
+ *   node --import tsx bench/ab.ts --a bench/.ab-base/main.js --b dist/main.js --only "Bearer"
+ *   node --import tsx bench/ab.ts --b-env LOG_LEVEL=warn            # one build, two settings
+ * Options: --a, --b (main.js of each build, relative to the repository; dist/main.js),
+ * --a-env, --b-env NAME=VALUE (repeatable), --only TEXT, --requests N per round (3000),
+ * --rounds R (6), --connections C (32). Prints server CPU µs per request per round and the
+ * medians. Bounded: two servers on 127.0.0.1, fixed counts, a time cap per round.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { signIn } from './compare/codes.js';
+import { Connections, CookieJar } from './compare/http.js';
+import { runRound } from './compare/load.js';
+import { newProofKey } from './compare/proofs.js';
+import { scenarios, type Target } from './compare/scenarios.js';
+import { pinSelf, startOurs, type Server } from './compare/servers.js';
+import { median, type RoundResult } from './compare/stats.js';
+
+const { values: options } = parseArgs({
+  options: {
+    a: { type: 'string', default: 'dist/main.js' },
+    b: { type: 'string', default: 'dist/main.js' },
+    'a-env': { type: 'string', multiple: true, default: [] },
+    'b-env': { type: 'string', multiple: true, default: [] },
+    only: { type: 'string', default: 'client_credentials, DPoP' },
+    requests: { type: 'string', default: '3000' },
+    rounds: { type: 'string', default: '6' },
+    connections: { type: 'string', default: '32' },
+  },
+});
+const requests = Number(options.requests);
+const rounds = Number(options.rounds);
+const connections = Number(options.connections);
+if (![requests, rounds, connections].every((value) => Number.isInteger(value) && value > 0)) {
+  throw new Error('--requests, --rounds and --connections take positive integers');
+}
+const scenario = scenarios.find((each) => each.name.includes(options.only));
+if (!scenario) throw new Error(`no scenario holds "${options.only}": ${scenarios.map((each) => each.name).join('; ')}`);
+const environment = (pairs: readonly string[]) =>
+  Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+
+pinSelf(1);
+const dir = mkdtempSync(join(tmpdir(), 'bench-ab-'));
+const jwksFile = join(dir, 'signing-keys.json');
+const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+writeFileSync(
+  jwksFile,
+  JSON.stringify({ keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'bench-es256', alg: 'ES256', use: 'sig' }] }),
+);
+
+const servers: Server[] = [];
+const pools: Connections[] = [];
+try {
+  const targets: { label: string; target: Target; results: RoundResult[] }[] = [];
+  for (const [label, main, env] of [
+    ['A', options.a, options['a-env']],
+    ['B', options.b, options['b-env']],
+  ] as const) {
+    const server = await startOurs({ dir, jwksFile, cores: '0', store: 'memory', main, env: environment(env) });
+    servers.push(server);
+    const pool = new Connections(server.port, connections);
+    pools.push(pool);
+    const jar = new CookieJar();
+    await signIn(server, pool, jar);
+    targets.push({
+      label: `${label} ${main}${env.length ? ` ${env.join(' ')}` : ''}`,
+      target: { server, connections: pool, jar, concurrency: connections },
+      results: [],
+    });
+  }
+  const key = newProofKey();
+  for (const each of targets) {
+    await runRound(each.target.connections, await scenario.prepare(each.target, key, Math.min(2000, requests)), {
+      connections,
+      timeCapMs: 60_000,
+      pids: each.target.server.pids,
+    });
+  }
+  console.log(`${scenario.name}: ${rounds} rounds of ${requests} requests, ${connections} connections, interleaved`);
+  for (let round = 1; round <= rounds; round++) {
+    // The order alternates too, so that neither build always runs right after the other's warm caches.
+    for (const each of round % 2 ? targets : [...targets].reverse()) {
+      const calls = await scenario.prepare(each.target, key, requests);
+      const result = await runRound(each.target.connections, calls, { connections, timeCapMs: 60_000, pids: each.target.server.pids });
+      each.results.push(result);
+      console.log(
+        `  round ${round} ${each.label.slice(0, 1)}  CPU ${result.cpuMicrosPerRequest.toFixed(0).padStart(4)} µs/req  p99 ${result.p99Ms.toFixed(1)} ms  errors ${result.errors}`,
+      );
+    }
+  }
+  const medians = targets.map((each) => median(each.results.map((result) => result.cpuMicrosPerRequest)));
+  for (const [index, each] of targets.entries()) {
+    const errors = each.results.reduce((sum, result) => sum + result.errors, 0);
+    console.log(`${each.label}: median ${medians[index]!.toFixed(0)} µs/req, errors ${errors}`);
+  }
+  console.log(`B ÷ A: ${(medians[1]! / medians[0]!).toFixed(3)}`);
+} finally {
+  for (const pool of pools) pool.close();
+  for (const server of servers) await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
