@@ -30,4 +30,6 @@ VOLUME ["/var/lib/dpop-oidc"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # node runs as PID 1 and handles SIGTERM/SIGINT itself (src/main.ts): no shell, no npm wrapper.
-CMD ["node", "dist/main.js"]
+# The node options are npm start's (package.json): a young generation sized for request traffic
+# spends less CPU in garbage collection (docs/performance.md).
+CMD ["node", "--max-semi-space-size=32", "dist/main.js"]

@@ -7,7 +7,8 @@
  *   node --import tsx bench/ab.ts --a bench/.ab-base/main.js --b dist/main.js --only "Bearer"
  *   node --import tsx bench/ab.ts --b-env LOG_LEVEL=warn            # one build, two settings
  * Options: --a, --b (main.js of each build, relative to the repository; dist/main.js),
- * --a-env, --b-env NAME=VALUE (repeatable), --only TEXT, --requests N per round (3000),
+ * --a-env, --b-env NAME=VALUE (repeatable), --a-node, --b-node (options for node in place of
+ * npm start's, repeatable: --b-node=--max-semi-space-size=16; --a-node= for none), --only TEXT, --requests N per round (3000),
  * --rounds R (6), --connections C (32). Prints server CPU µs per request per round and the
  * medians. Bounded: two servers on 127.0.0.1, fixed counts, a time cap per round.
  */
@@ -21,7 +22,7 @@ import { Connections, CookieJar } from './compare/http.js';
 import { runRound } from './compare/load.js';
 import { newProofKey } from './compare/proofs.js';
 import { scenarios, type Target } from './compare/scenarios.js';
-import { pinSelf, startOurs, type Server } from './compare/servers.js';
+import { pinSelf, productionNodeOptions, startOurs, type Server } from './compare/servers.js';
 import { median, type RoundResult } from './compare/stats.js';
 
 const { values: options } = parseArgs({
@@ -30,6 +31,10 @@ const { values: options } = parseArgs({
     b: { type: 'string', default: 'dist/main.js' },
     'a-env': { type: 'string', multiple: true, default: [] },
     'b-env': { type: 'string', multiple: true, default: [] },
+    // Options for node itself (--a-node=--max-semi-space-size=16), per build, in place of npm start's;
+    // --a-node= (empty) runs node with none.
+    'a-node': { type: 'string', multiple: true },
+    'b-node': { type: 'string', multiple: true },
     only: { type: 'string', default: 'client_credentials, DPoP' },
     requests: { type: 'string', default: '3000' },
     rounds: { type: 'string', default: '6' },
@@ -60,18 +65,19 @@ const servers: Server[] = [];
 const pools: Connections[] = [];
 try {
   const targets: { label: string; target: Target; results: RoundResult[] }[] = [];
-  for (const [label, main, env] of [
-    ['A', options.a, options['a-env']],
-    ['B', options.b, options['b-env']],
+  for (const [label, main, env, nodeArgs] of [
+    ['A', options.a, options['a-env'], options['a-node']],
+    ['B', options.b, options['b-env'], options['b-node']],
   ] as const) {
-    const server = await startOurs({ dir, jwksFile, cores: '0', store: 'memory', main, env: environment(env) });
+    const nodeOptions = nodeArgs ? nodeArgs.filter((option) => option !== '') : productionNodeOptions();
+    const server = await startOurs({ dir, jwksFile, cores: '0', store: 'memory', main, env: environment(env), nodeArgs: nodeOptions });
     servers.push(server);
     const pool = new Connections(server.port, connections);
     pools.push(pool);
     const jar = new CookieJar();
     await signIn(server, pool, jar);
     targets.push({
-      label: `${label} ${main}${env.length ? ` ${env.join(' ')}` : ''}`,
+      label: `${label} ${[...nodeOptions, main, ...env].join(' ')}`,
       target: { server, connections: pool, jar, concurrency: connections },
       results: [],
     });

@@ -20,7 +20,7 @@ import { Connections, CookieJar } from './compare/http.js';
 import { runRound } from './compare/load.js';
 import { newProofKey } from './compare/proofs.js';
 import { scenarios } from './compare/scenarios.js';
-import { pinSelf, repositoryRoot, startOurs } from './compare/servers.js';
+import { pinSelf, productionNodeOptions, repositoryRoot, startOurs } from './compare/servers.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -149,7 +149,10 @@ const server = await startOurs({
   jwksFile,
   cores: '0',
   store: 'memory',
-  nodeArgs: options['no-profile'] ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-interval=${Number(options.interval)}`],
+  nodeArgs: [
+    ...productionNodeOptions(),
+    ...(options['no-profile'] ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-interval=${Number(options.interval)}`]),
+  ],
   env: {
     LOG_LEVEL: options['log-level'],
     ...Object.fromEntries(options.env.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),

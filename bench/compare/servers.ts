@@ -32,6 +32,18 @@ export interface Server {
   stop: () => Promise<void>;
 }
 
+/**
+ * The node options of `npm start` (package.json), which the Dockerfile's CMD repeats: the
+ * benchmark runs the server as it is deployed.
+ */
+export function productionNodeOptions(): string[] {
+  const manifest = JSON.parse(readFileSync(join(repositoryRoot, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = manifest.scripts.start.split(/\s+/);
+  if (words[0] !== 'node' || words.at(-1) !== 'dist/main.js')
+    throw new Error(`npm start is not "node [options] dist/main.js": ${manifest.scripts.start}`);
+  return words.slice(1, -1);
+}
+
 export const hasTaskset = spawnSync('taskset', ['--version'], { stdio: 'ignore' }).status === 0;
 
 export async function freePort(): Promise<number> {
@@ -119,7 +131,7 @@ export interface OursOptions {
   redisKeyPrefix?: string;
   /** The build to run, relative to the repository (bench/ab.ts runs two): dist/main.js by default. */
   main?: string;
-  /** Options for node itself, before the script (bench/profile.ts passes --cpu-prof). */
+  /** Options for node itself, before the script (bench/profile.ts adds --cpu-prof); npm start's by default. */
   nodeArgs?: readonly string[];
   /** Overrides of the environment given to the server (LOG_LEVEL, say). */
   env?: NodeJS.ProcessEnv;
@@ -162,7 +174,7 @@ export async function startOurs(options: OursOptions): Promise<Server> {
   };
   const logFile = join(options.dir, `${label}.log`);
   const script = options.workers ? 'bench/compare/cluster-server.mjs' : main;
-  const child = launch([...(options.nodeArgs ?? []), script], env, logFile, options.cores);
+  const child = launch([...(options.nodeArgs ?? productionNodeOptions()), script], env, logFile, options.cores);
   await waitReady(child, port, '/healthz', logFile);
   let pids = [child.pid!];
   if (options.workers) {

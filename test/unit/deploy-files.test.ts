@@ -198,3 +198,19 @@ describe('docs/deploy/kubernetes.yaml', () => {
     expect((ingress.tls as Array<{ hosts: string[] }>)[0]!.hosts).toEqual([new URL(valueOf('ISSUER')!).hostname]);
   });
 });
+
+describe('the node options of the server', () => {
+  it('are the same in npm start, the Dockerfile CMD and the benchmark', async () => {
+    const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } };
+    const startWords = manifest.scripts.start.split(/\s+/);
+    expect(startWords[0]).toBe('node');
+    expect(startWords.at(-1)).toBe('dist/main.js');
+    const cmd = /^CMD (\[.*\])$/m.exec(readFileSync('Dockerfile', 'utf8'));
+    expect(cmd, 'a CMD in exec form').not.toBeNull();
+    const cmdWords = JSON.parse(cmd![1]!) as string[];
+    expect(cmdWords).toEqual(startWords);
+    const { productionNodeOptions } = await import('../../bench/compare/servers.js');
+    expect(productionNodeOptions()).toEqual(startWords.slice(1, -1));
+    expect(productionNodeOptions()).toContain('--max-semi-space-size=32');
+  });
+});
