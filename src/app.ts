@@ -136,8 +136,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const issue = (grant: AccessTokenGrant) => issueAccessToken(grant, { keys, settings: accessTokenSettings, clock });
   const verifyToken = (token: string) => verifyAccessToken(token, { keys, issuer, clock, revoked });
   const introspectedTokens = new VerifiedTokenCache({ keys, issuer, clock, revoked });
-  // The profile endpoint is a resource of the issuer: it takes tokens whose aud includes it.
-  const verifyProfileToken = (token: string) => verifyAccessToken(token, { keys, issuer, clock, revoked, audience: issuer });
+  // The profile endpoint is a resource of the issuer: it takes tokens whose aud includes it. An
+  // SPA presents one token many times; its signature is verified once (the denylist every time).
+  const profileTokens = new VerifiedTokenCache({ keys, issuer, clock, revoked, audience: issuer });
+  const verifyProfileToken = (token: string) => profileTokens.verify(token);
   // With Redis every instance counts in the same windows (N instances do not allow N times a
   // limit); in memory each process counts its own, the limits apart so one cannot crowd out another.
   const failureCounter = stores.sharedCounter ?? new MemoryFailureCounter(config.clientAuth.maxTrackedKeys, clock);

@@ -175,6 +175,9 @@ describe('GET and POST /oidc/profile (RFC 9449 §7, RFC 6750)', () => {
         payload: 'grant_type=client_credentials',
       });
       const token = response.json().access_token;
+      // Answered once first: a token whose signature was verified before is refused when it expires.
+      const early = await expiring.app.inject({ method: 'GET', url: '/oidc/profile', headers: { authorization: `Bearer ${token}` } });
+      expect(early.statusCode).toBe(200);
       expiring.clock.advance(601_000);
       const late = await expiring.app.inject({ method: 'GET', url: '/oidc/profile', headers: { authorization: `Bearer ${token}` } });
       expect(late.statusCode).toBe(401);
@@ -183,6 +186,23 @@ describe('GET and POST /oidc/profile (RFC 9449 §7, RFC 6750)', () => {
     } finally {
       await expiring.app.close();
     }
+  });
+
+  it('refuses a token revoked after it was answered: the denylist is asked on every request', async () => {
+    const token = await getToken(false);
+    const before = await profile({ authorization: `Bearer ${token}` });
+    expect(before.statusCode).toBe(200);
+    const revoked = await t.app.inject({
+      method: 'POST',
+      url: '/oidc/revoke',
+      headers: { ...form, authorization: basicAuth(serviceClient.id, serviceClient.secret) },
+      payload: `token=${token}`,
+    });
+    expect(revoked.statusCode).toBe(200);
+    const after = await profile({ authorization: `Bearer ${token}` });
+    expect(after.statusCode).toBe(401);
+    expect(after.json()).toEqual({ error: 'invalid_token', error_description: 'access token has been revoked' });
+    expect(lastReason(t)).toBe('revoked');
   });
 
   it('refuses an access token in the query string (RFC 9700 §2.1) with 400 and a challenge', async () => {
