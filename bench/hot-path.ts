@@ -61,7 +61,7 @@ const keys = await signingKeysFromJwks(await generateSigningJwks('ES256'));
 const issuer = 'https://id.example.com/oidc';
 const clock = () => Date.now();
 const revoked = new MemoryRevokedTokens(1000, clock);
-const { token } = await issueAccessToken(
+const { token } = issueAccessToken(
   { subject: 'alice', clientId: 'c', scope: 'api:read', jkt: 'x' },
   { keys, settings: { issuer, audience: issuer, ttlSeconds: 600 }, clock },
 );

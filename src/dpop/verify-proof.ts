@@ -3,7 +3,8 @@ import type { JWK } from 'jose';
 import { OAuthError, tooManyRequests } from '../lib/oauth-error.js';
 import type { DpopFailureReason } from '../lib/refusal-reason.js';
 import type { Clock } from '../lib/clock.js';
-import type { ReplayCache } from '../stores/ports.js';
+import type { ReplayCache, ReplayClaim } from '../stores/ports.js';
+import { isPromise, type MaybePromise } from '../lib/maybe-promise.js';
 import { normalizeHtu } from './htu.js';
 import type { DpopNonces, NoncePurpose } from './nonce.js';
 import { accessTokenHash, jwkThumbprint } from './thumbprint.js';
@@ -104,7 +105,8 @@ export class DpopProofVerifier {
     this.algorithms = new Set(settings.algorithms);
   }
 
-  async verify(request: DpopProofRequest): Promise<VerifiedDpopProof> {
+  /** Synchronous: every check is in memory (the replay check, which is not, is `claim`). Throws OAuthError. */
+  verify(request: DpopProofRequest): VerifiedDpopProof {
     const { proof } = request;
     // §4.3 check 2: a single well-formed JWT.
     if (proof.length === 0 || proof.length > maxProofLength || !token68.test(proof) || proof.split('.').length !== 3) {
@@ -197,7 +199,7 @@ export class DpopProofVerifier {
    * The replay check (§4.3 check 11, §11.1): each (key, jti) is accepted once in the window,
    * charged to `owner`, the credential the request has proved (see ReplayCache.claim).
    */
-  async claim(proof: VerifiedDpopProof, owner: string): Promise<void> {
+  claim(proof: VerifiedDpopProof, owner: string): MaybePromise<void> {
     // The entry must outlive the last millisecond at which this proof still passes the iat check
     // (iat + maxAge, inclusive): an entry that expired at that instant would let the proof replay.
     // Rounded up, with a millisecond to spare, so that float error in a fractional iat cannot shorten it.
@@ -205,7 +207,13 @@ export class DpopProofVerifier {
     const acceptableUntilMs = (proof.iat + this.settings.maxAgeSeconds) * 1000;
     const nowMs = this.deps.clock();
     const ttlMs = Math.ceil(acceptableUntilMs) + 1 - nowMs;
-    const claimed = await this.deps.replayCache.claim(replayKey, ttlMs, owner);
+    const claimed = this.deps.replayCache.claim(replayKey, ttlMs, owner);
+    // A memory cache answers at once: no await, so the request goes on without yielding (src/lib/maybe-promise.ts).
+    if (isPromise(claimed)) return claimed.then((result) => this.settle(proof, result, nowMs));
+    this.settle(proof, claimed, nowMs);
+  }
+
+  private settle(proof: VerifiedDpopProof, claimed: ReplayClaim, nowMs: number): void {
     if (claimed === 'replayed') throw invalidProof('replay', 'DPoP proof has already been used');
     if (claimed === 'owner_limit') {
       throw tooManyRequests('too many DPoP proofs for this credential; slow down', 'replay_quota', this.settings.maxAgeSeconds);

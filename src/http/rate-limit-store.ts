@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
-import type { FailureCounter } from '../stores/ports.js';
+import type { FailureCounter, FailureWindow } from '../stores/ports.js';
 
 /** Longer keys (an address a trusted proxy passed on, unchecked) are counted by their hash. */
 const maxKeyLength = 64;
@@ -24,8 +24,8 @@ export function counterRateLimitStore(counter: FailureCounter): FastifyRateLimit
 
     incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow?: number): void {
       const counted = key.length > maxKeyLength ? createHash('sha256').update(key, 'utf8').digest('base64url') : key;
-      counter.hit(`rate-limit:${this.name}:${counted}`, typeof timeWindow === 'number' ? timeWindow : this.windowMs).then(
-        (window) => callback(null, { current: window.count, ttl: window.resetInMs }),
+      Promise.resolve(counter.hit(`rate-limit:${this.name}:${counted}`, typeof timeWindow === 'number' ? timeWindow : this.windowMs)).then(
+        (window: FailureWindow) => callback(null, { current: window.count, ttl: window.resetInMs }),
         (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
       );
     }

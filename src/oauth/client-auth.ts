@@ -1,3 +1,4 @@
+import { isPromise, type MaybePromise } from '../lib/maybe-promise.js';
 import { generateKeyPairSync } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { decoySecretHash, verifySecret } from '../users/secret-hash.js';
@@ -30,7 +31,7 @@ export interface ClientCredentialsInput {
 
 /** The checks that cost work; tests may wrap the real ones to see which hash or key was used. */
 export interface CredentialVerifiers {
-  secret: (secret: string, encodedHash: string) => Promise<boolean>;
+  secret: (secret: string, encodedHash: string) => MaybePromise<boolean>;
   assertion: (assertion: string, client: Client, deps: ClientAssertionDeps) => Promise<void>;
 }
 
@@ -181,7 +182,8 @@ function presentedCredentials(input: ClientCredentialsInput): PresentedCredentia
   return credentials;
 }
 
-async function verifyCredentials(credentials: PresentedCredentials, deps: ClientAuthDeps): Promise<Client> {
+/** The client the credentials prove; at once for a secret hashed with sha256 (src/lib/maybe-promise.ts). */
+function verifyCredentials(credentials: PresentedCredentials, deps: ClientAuthDeps): MaybePromise<Client> {
   const verifiers = deps.verifiers ?? realVerifiers;
   const found = deps.clients.find(credentials.clientId);
   // A client registered with another method is treated as unknown, with the same work.
@@ -190,22 +192,34 @@ async function verifyCredentials(credentials: PresentedCredentials, deps: Client
   switch (credentials.method) {
     case 'client_secret_basic':
     case 'client_secret_post': {
-      const matches = await verifiers.secret(credentials.secret, client?.client_secret_hash ?? decoySecretHash);
-      if (!client || !matches) throw invalidClient(failedDescription, cause ?? 'secret_mismatch');
-      return client;
+      const settle = (matches: boolean): Client => {
+        if (!client || !matches) throw invalidClient(failedDescription, cause ?? 'secret_mismatch');
+        return client;
+      };
+      const matches = verifiers.secret(credentials.secret, client?.client_secret_hash ?? decoySecretHash);
+      return isPromise(matches) ? matches.then(settle) : settle(matches);
     }
-    case 'private_key_jwt': {
-      if (!client || !deps.assertions) {
-        if (deps.assertions) await verifiers.assertion(credentials.assertion, decoyAssertionClient, deps.assertions).catch(() => undefined);
-        throw invalidClient(failedDescription, cause ?? 'assertions_disabled');
-      }
-      await verifiers.assertion(credentials.assertion, client, deps.assertions);
-      return client;
-    }
+    case 'private_key_jwt':
+      return verifyAssertionCredentials(credentials, client, cause, deps);
     case 'none':
       if (!client) throw invalidClient(failedDescription, cause);
       return client;
   }
+}
+
+async function verifyAssertionCredentials(
+  credentials: Extract<PresentedCredentials, { method: 'private_key_jwt' }>,
+  client: Client | undefined,
+  cause: string | undefined,
+  deps: ClientAuthDeps,
+): Promise<Client> {
+  const verifiers = deps.verifiers ?? realVerifiers;
+  if (!client || !deps.assertions) {
+    if (deps.assertions) await verifiers.assertion(credentials.assertion, decoyAssertionClient, deps.assertions).catch(() => undefined);
+    throw invalidClient(failedDescription, cause ?? 'assertions_disabled');
+  }
+  await verifiers.assertion(credentials.assertion, client, deps.assertions);
+  return client;
 }
 
 export async function authenticateClient(input: ClientCredentialsInput, deps: ClientAuthDeps): Promise<Client> {
@@ -221,10 +235,13 @@ export async function authenticateClient(input: ClientCredentialsInput, deps: Cl
     address: input.address,
   };
   // Refused before any check while blocked, so a blocked caller learns nothing, not even from a right secret.
-  await deps.clientAuthLimiter?.assertAllowed(attempt);
+  // Each step is awaited only when it answers later (src/lib/maybe-promise.ts).
+  const allowed = deps.clientAuthLimiter?.assertAllowed(attempt);
+  if (allowed) await allowed;
   try {
     if (!credentials) throw malformed;
-    return await verifyCredentials(credentials, deps);
+    const verified = verifyCredentials(credentials, deps);
+    return isPromise(verified) ? await verified : verified;
   } catch (error) {
     if (error instanceof OAuthError && error.code === 'invalid_client') await deps.clientAuthLimiter?.recordFailure(attempt);
     throw error;

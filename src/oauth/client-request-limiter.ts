@@ -1,4 +1,5 @@
-import type { FailureCounter } from '../stores/ports.js';
+import { isPromise, type MaybePromise } from '../lib/maybe-promise.js';
+import type { FailureCounter, FailureWindow } from '../stores/ports.js';
 import { tooManyRequests } from '../lib/oauth-error.js';
 
 export interface ClientRequestLimit {
@@ -20,8 +21,14 @@ export class ClientRequestLimiter {
   ) {}
 
   /** Counts one request of `clientId`; throws 429 `client_rate_limited` with Retry-After past the limit. */
-  async charge(clientId: string): Promise<void> {
-    const window = await this.counter.hit(`client-requests:${this.limit.endpoint}:${clientId}`, 60_000);
+  charge(clientId: string): MaybePromise<void> {
+    const window = this.counter.hit(`client-requests:${this.limit.endpoint}:${clientId}`, 60_000);
+    // At once in memory, without yielding; later from Redis (src/lib/maybe-promise.ts).
+    if (isPromise(window)) return window.then((answered) => this.refuseOver(answered));
+    this.refuseOver(window);
+  }
+
+  private refuseOver(window: FailureWindow): void {
     if (window.count > this.limit.maxPerMinute) {
       throw tooManyRequests(
         `too many ${this.limit.endpoint} requests from this client; try again later`,

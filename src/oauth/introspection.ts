@@ -1,3 +1,4 @@
+import { isPromise, type MaybePromise } from '../lib/maybe-promise.js';
 import type { AccessTokenClaims } from '../tokens/access-token.js';
 import type { ClientAssertionDeps } from './client-assertion.js';
 import type { ClientAuthLimiter } from './client-auth-limiter.js';
@@ -30,12 +31,13 @@ export async function introspectToken(
     assertions: ClientAssertionDeps;
     clientAuthLimiter?: ClientAuthLimiter;
     requestLimiter?: ClientRequestLimiter;
-    verifyAccessToken: (token: string) => Promise<AccessTokenClaims>;
+    verifyAccessToken: (token: string) => MaybePromise<AccessTokenClaims>;
   },
 ): Promise<IntrospectionResponse> {
   // RFC 7662 §2.1: callers must be authorised, against token scanning.
   const caller = await authenticateClient(clientCredentialsFrom(request.params, request.authorization, request.address), deps);
-  await deps.requestLimiter?.charge(caller.client_id);
+  const charged = deps.requestLimiter?.charge(caller.client_id);
+  if (charged) await charged;
   if (!caller.introspection_allowed) {
     throw new OAuthError('unauthorized_client', 'client may not use the introspection endpoint', { reason: 'introspection' });
   }
@@ -43,7 +45,8 @@ export async function introspectToken(
   if (!token) throw new OAuthError('invalid_request', 'token is required', { reason: 'token' });
   let claims: AccessTokenClaims;
   try {
-    claims = await deps.verifyAccessToken(token);
+    const verified = deps.verifyAccessToken(token);
+    claims = isPromise(verified) ? await verified : verified;
   } catch (error) {
     // §2.2: unknown, expired, malformed and revoked tokens are all just inactive.
     if (error instanceof OAuthError) return { active: false };

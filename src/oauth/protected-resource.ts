@@ -1,3 +1,4 @@
+import { isPromise, type MaybePromise } from '../lib/maybe-promise.js';
 import type { DpopNonces } from '../dpop/nonce.js';
 import { singleDpopHeader, type DpopProofVerifier } from '../dpop/verify-proof.js';
 import type { AccessTokenClaims } from '../tokens/access-token.js';
@@ -23,7 +24,7 @@ export interface ResourceDeps {
   verifier: DpopProofVerifier;
   nonces: DpopNonces;
   clients: ClientRegistry;
-  verifyAccessToken: (token: string) => Promise<AccessTokenClaims>;
+  verifyAccessToken: (token: string) => MaybePromise<AccessTokenClaims>;
   /** The normalised URL of the resource, from the configured issuer. */
   resourceUrl: string;
   requireNonce: boolean;
@@ -68,7 +69,8 @@ export async function authorizeResourceRequest(request: ResourceRequest, deps: R
   }
 
   if (scheme === 'bearer') {
-    const claims = await withChallenge(deps.verifyAccessToken(token), 'Bearer');
+    const verifying = challenged(() => deps.verifyAccessToken(token), 'Bearer');
+    const claims = isPromise(verifying) ? await withChallenge(verifying, 'Bearer') : verifying;
     if (claims.cnf?.jkt) {
       // RFC 9449 §7.2: a DPoP-bound token presented as a Bearer token is refused.
       throw new OAuthError('invalid_token', 'DPoP-bound access token must be presented with the DPoP scheme', {
@@ -79,22 +81,24 @@ export async function authorizeResourceRequest(request: ResourceRequest, deps: R
     return { claims, dpopNonce: undefined };
   }
 
-  const claims = await withChallenge(deps.verifyAccessToken(token), 'DPoP');
+  const verifying = challenged(() => deps.verifyAccessToken(token), 'DPoP');
+  const claims = isPromise(verifying) ? await withChallenge(verifying, 'DPoP') : verifying;
   const proof = singleDpopHeader(request.dpopHeaders);
   if (proof === undefined) {
     throw new OAuthError('invalid_dpop_proof', 'a DPoP proof is required', { reason: 'missing', challenge: 'DPoP' });
   }
   const client = deps.clients.find(claims.client_id);
   const requireNonce = deps.requireNonce || (client?.dpop_require_nonce ?? false);
-  const verified = await withChallenge(
-    deps.verifier.verify({
-      proof,
-      method: request.method,
-      expectedHtu: deps.resourceUrl,
-      noncePurpose: 'resource',
-      requireNonce,
-      accessToken: token,
-    }),
+  const verified = challenged(
+    () =>
+      deps.verifier.verify({
+        proof,
+        method: request.method,
+        expectedHtu: deps.resourceUrl,
+        noncePurpose: 'resource',
+        requireNonce,
+        accessToken: token,
+      }),
     'DPoP',
   );
   const boundJkt = claims.cnf?.jkt;
@@ -107,7 +111,8 @@ export async function authorizeResourceRequest(request: ResourceRequest, deps: R
   }
   // The replay check last: only a caller holding a valid token bound to this key gets this far,
   // and its entries are charged to the token's grant (client and user).
-  await withChallenge(deps.verifier.claim(verified, `token:${claims.client_id}\n${claims.sub}`), 'DPoP');
+  const claiming = challenged(() => deps.verifier.claim(verified, `token:${claims.client_id}\n${claims.sub}`), 'DPoP');
+  if (claiming) await withChallenge(claiming, 'DPoP');
   // As at the token endpoint: fresh nonces only where nonces are required (RFC 9449 §11.3).
   return { claims, dpopNonce: requireNonce ? deps.nonces.issue('resource', verified.jkt) : undefined };
 }
@@ -116,7 +121,19 @@ async function withChallenge<T>(promise: Promise<T>, challenge: 'DPoP' | 'Bearer
   try {
     return await promise;
   } catch (error) {
-    if (error instanceof OAuthError && !error.challenge) throw error.withChallenge(challenge);
-    throw error;
+    throw challengeOf(error, challenge);
   }
+}
+
+/** `run`, whose refusals are answered with `challenge`; for work that answers at once (src/lib/maybe-promise.ts). */
+function challenged<T>(run: () => T, challenge: 'DPoP' | 'Bearer'): T {
+  try {
+    return run();
+  } catch (error) {
+    throw challengeOf(error, challenge);
+  }
+}
+
+function challengeOf(error: unknown, challenge: 'DPoP' | 'Bearer'): unknown {
+  return error instanceof OAuthError && !error.challenge ? error.withChallenge(challenge) : error;
 }

@@ -7,6 +7,7 @@ import type { ClientRegistry } from './clients.js';
 import { boundForDescription } from '../lib/bounded.js';
 import { OAuthError } from '../lib/oauth-error.js';
 import type { GrantHandler, TokenResponse } from './grants/grant.js';
+import type { MaybePromise } from '../lib/maybe-promise.js';
 
 /**
  * The token endpoint (RFC 6749 §3.2) as one protocol function: authenticate the client, check
@@ -60,7 +61,7 @@ export async function handleTokenRequest(request: TokenEndpointRequest, deps: To
   const requireNonce = deps.requireNonce || client.dpop_require_nonce;
   let dpop: VerifiedDpopProof | undefined;
   if (proof !== undefined) {
-    dpop = await deps.verifier.verify({
+    dpop = deps.verifier.verify({
       proof,
       method: 'POST',
       expectedHtu: deps.tokenUrl,
@@ -73,17 +74,17 @@ export async function handleTokenRequest(request: TokenEndpointRequest, deps: To
   }
 
   let claimed = false;
-  const claimProof = async (grantId?: string) => {
+  const claimProof = (grantId?: string): MaybePromise<void> => {
     if (!dpop || claimed) return;
     claimed = true;
-    await deps.verifier.claim(
+    return deps.verifier.claim(
       dpop,
       client.token_endpoint_auth_method === 'none' && grantId ? `grant:${grantId}` : `client:${client.client_id}`,
     );
   };
   const body = await grant({ client, params, dpop, claimProof });
   // Every grant claims before it writes; this keeps a grant that forgot from skipping the check.
-  await claimProof();
+  if (dpop && !claimed) await claimProof();
   // A fresh nonce goes only to clients that must use nonces: handing one to a client whose
   // nonce-less proofs are still accepted would be the downgrade RFC 9449 §11.3 forbids.
   return { body, dpopNonce: dpop && requireNonce ? deps.nonces.issue('token', dpop.jkt) : undefined };

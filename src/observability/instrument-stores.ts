@@ -24,17 +24,32 @@ function instrumentPort(port: object, store: string, metrics: AppMetrics): objec
     const method = (port as Record<string, PortMethod>)[name]!;
     // Made at the first call: an adapter's private helpers, never called from outside, show no series.
     let cells: StoreOperationCells | undefined;
-    wrapped[name] = async (...args: unknown[]) => {
+    // An answer that is there at once (a memory adapter, MaybePromise) is passed on at once.
+    wrapped[name] = (...args: unknown[]) => {
       cells ??= metrics.storeOperation(store, name);
+      const timed = cells;
       const started = performance.now();
-      try {
-        return await method.apply(port, args);
-      } catch (error) {
-        if (error instanceof StoreUnavailableError) cells.errors.inc();
+      const observe = () => timed.duration.observe((performance.now() - started) / 1000);
+      const failed = (error: unknown) => {
+        if (error instanceof StoreUnavailableError) timed.errors.inc();
+        observe();
         throw error;
-      } finally {
-        cells.duration.observe((performance.now() - started) / 1000);
+      };
+      let result: unknown;
+      try {
+        result = method.apply(port, args);
+      } catch (error) {
+        // Thrown, not rejected, by an adapter method that is no async function: a rejection all the same.
+        return Promise.reject(error).catch(failed);
       }
+      if (result instanceof Promise) {
+        return result.then((value: unknown) => {
+          observe();
+          return value;
+        }, failed);
+      }
+      observe();
+      return result;
     };
   }
   return wrapped;

@@ -1,3 +1,5 @@
+import type { MaybePromise } from '../lib/maybe-promise.js';
+
 /**
  * Storage ports: the small, atomic operations the protocol needs. Each has an in-memory
  * adapter (the embedded default, one process) and may have others (e.g. Redis) for
@@ -18,6 +20,11 @@ export class StoreUnavailableError extends Error {
  */
 export type ReplayClaim = 'claimed' | 'replayed' | 'owner_limit';
 
+/**
+ * The ports on the request path of every token request (ReplayCache.claim, RevokedTokens.isRevoked,
+ * FailureCounter) may answer at once (MaybePromise, src/lib/maybe-promise.ts): the memory adapters
+ * do, Redis's answer later. An adapter that fails still rejects, never throws.
+ */
 export interface ReplayCache {
   /**
    * Records `key` for at least `ttlMs` on behalf of `owner`: the credential the request has
@@ -25,13 +32,13 @@ export interface ReplayCache {
    * of a valid credential cannot fill the cache that every client shares (RFC 9449 §11.1).
    * Throws StoreUnavailableError when it cannot answer (full of live entries, backend down).
    */
-  claim(key: string, ttlMs: number, owner: string): Promise<ReplayClaim>;
+  claim(key: string, ttlMs: number, owner: string): MaybePromise<ReplayClaim>;
 }
 
 export interface RevokedTokens {
   /** Denies the access token `jti` until `expiresAtMs` (its `exp`), after which it expires anyway. */
   revoke(jti: string, expiresAtMs: number): Promise<void>;
-  isRevoked(jti: string): Promise<boolean>;
+  isRevoked(jti: string): MaybePromise<boolean>;
 }
 
 /** An authorization code's grant-to-be, stored under a hash of the code. */
@@ -215,6 +222,6 @@ export interface FailureWindow {
  * concurrent attempts may overshoot a limit by how many are in flight.
  */
 export interface FailureCounter {
-  hit(key: string, windowMs: number): Promise<FailureWindow>;
-  peek(key: string): Promise<FailureWindow>;
+  hit(key: string, windowMs: number): MaybePromise<FailureWindow>;
+  peek(key: string): MaybePromise<FailureWindow>;
 }

@@ -51,10 +51,10 @@ export function newTokenId(): string {
   return randomBase64url(16);
 }
 
-export async function issueAccessToken(
+export function issueAccessToken(
   grant: AccessTokenGrant,
   deps: { keys: SigningKeys; settings: AccessTokenSettings; clock: Clock },
-): Promise<IssuedAccessToken> {
+): IssuedAccessToken {
   const { keys, settings, clock } = deps;
   const iat = Math.floor(clock() / 1000);
   const claims: AccessTokenClaims = {

@@ -1,3 +1,4 @@
+import { isPromise, type MaybePromise } from '../lib/maybe-promise.js';
 import { hash } from 'node:crypto';
 import { OAuthError } from '../lib/oauth-error.js';
 import type { Clock } from '../lib/clock.js';
@@ -28,6 +29,12 @@ export interface VerifiedTokenCacheDeps {
   audience?: string;
 }
 
+/** The claims, or a rejection (never a throw, as from verifyAccessToken) when the token is revoked. */
+function notRevoked(claims: AccessTokenClaims, revoked: boolean): MaybePromise<AccessTokenClaims> {
+  if (revoked) return Promise.reject(new OAuthError('invalid_token', 'access token has been revoked', { reason: 'revoked' }));
+  return claims;
+}
+
 export class VerifiedTokenCache {
   private readonly entries = new Map<string, VerifiedEntry>();
 
@@ -40,20 +47,28 @@ export class VerifiedTokenCache {
     return this.entries.size;
   }
 
-  /** verifyAccessToken, answered from the cache while the token is unexpired and its key set unchanged. */
-  async verify(token: string): Promise<AccessTokenClaims> {
+  /**
+   * verifyAccessToken, answered from the cache while the token is unexpired and its key set
+   * unchanged: at once when the denylist answers at once (src/lib/maybe-promise.ts). Refusals reject.
+   */
+  verify(token: string): MaybePromise<AccessTokenClaims> {
     const { deps } = this;
     const cacheKey = hash('sha256', token, 'base64url');
     const entry = this.entries.get(cacheKey);
     if (entry) {
       if (entry.claims.exp > Math.floor(deps.clock() / 1000) && entry.byKid === deps.keys.byKid) {
-        if (await deps.revoked.isRevoked(entry.claims.jti)) {
-          throw new OAuthError('invalid_token', 'access token has been revoked', { reason: 'revoked' });
-        }
-        return entry.claims;
+        // At once when the denylist is in memory (src/lib/maybe-promise.ts).
+        const revoked = deps.revoked.isRevoked(entry.claims.jti);
+        if (isPromise(revoked)) return revoked.then((isRevoked) => notRevoked(entry.claims, isRevoked));
+        return notRevoked(entry.claims, revoked);
       }
       this.entries.delete(cacheKey);
     }
+    return this.verifyAndKeep(token, cacheKey);
+  }
+
+  private async verifyAndKeep(token: string, cacheKey: string): Promise<AccessTokenClaims> {
+    const { deps } = this;
     const byKid = deps.keys.byKid;
     const claims = await verifyAccessToken(token, deps);
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);

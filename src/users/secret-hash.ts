@@ -50,30 +50,29 @@ function decodeSha256(encoded: string, parts: readonly string[]): { salt: Buffer
   return decoded;
 }
 
-/** True when `secret` matches `encoded`; false for a wrong secret or an unreadable hash. */
-export async function verifySecret(secret: string, encoded: string): Promise<boolean> {
+/**
+ * True when `secret` matches `encoded`; false for a wrong secret or an unreadable hash. A sha256
+ * hash is checked at once, a scrypt hash on the thread pool (a promise).
+ */
+export function verifySecret(secret: string, encoded: string): boolean | Promise<boolean> {
   const parts = encoded.split('$', 7);
-  let expected: Buffer;
-  let actual: Buffer;
   if (parts[0] === 'sha256' && parts.length === 3) {
-    const decoded = decodeSha256(encoded, parts);
-    expected = decoded.expected;
-    actual = sha256(decoded.salt, secret);
-  } else if (parts[0] === 'scrypt' && parts.length === 6) {
+    const { salt, expected } = decodeSha256(encoded, parts);
+    return constantTimeEqual(expected, sha256(salt, secret));
+  }
+  if (parts[0] === 'scrypt' && parts.length === 6) {
     const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
     if (![N, r, p].every(Number.isSafeInteger) || N > 2 ** 20 || r > 32 || p > 16) return false;
-    expected = Buffer.from(parts[5]!, 'base64url');
+    const expected = Buffer.from(parts[5]!, 'base64url');
     if (expected.length < 16 || expected.length > 64) return false;
-    actual = await scrypt(secret, Buffer.from(parts[4]!, 'base64url'), expected.length, {
+    return scrypt(secret, Buffer.from(parts[4]!, 'base64url'), expected.length, {
       N,
       r,
       p,
       maxmem: 256 * N * r + 1024 * 1024,
-    });
-  } else {
-    return false;
+    }).then((actual) => constantTimeEqual(expected, actual));
   }
-  return constantTimeEqual(expected, actual);
+  return false;
 }
 
 /** A hash worth burning when the client or user is unknown, so timing does not tell. */

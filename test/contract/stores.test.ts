@@ -172,7 +172,7 @@ describe.each(factories)('store contract: %s', (name, make) => {
     it('gives exactly one winner among concurrent claims', async () => {
       const key = id();
       const owner = id();
-      const results = await Promise.all(Array.from({ length: 20 }, () => stores.replay.claim(key, 5000, owner)));
+      const results = await Promise.all(Array.from({ length: 20 }, () => Promise.resolve(stores.replay.claim(key, 5000, owner))));
       expect(results.filter((result) => result === 'claimed')).toHaveLength(1);
     });
 
@@ -205,7 +205,7 @@ describe.each(factories)('store contract: %s', (name, make) => {
       it('lets no more than the bound through among concurrent claims of one owner', async () => {
         const replay = bounded(5);
         const owner = `grant:${id()}`;
-        const results = await Promise.all(Array.from({ length: 30 }, () => replay.claim(id(), 5000, owner)));
+        const results = await Promise.all(Array.from({ length: 30 }, () => Promise.resolve(replay.claim(id(), 5000, owner))));
         expect(results.filter((result) => result === 'claimed')).toHaveLength(5);
         expect(results.filter((result) => result === 'owner_limit')).toHaveLength(25);
       });
@@ -450,9 +450,15 @@ describe.each(factories)('store contract: %s', (name, make) => {
       for (const [index, jti] of jtis.entries()) {
         expect(await stores.grants.addAccessToken(grant.id, { jti, expiresAtMs: base + index }, 3)).toBe(true);
       }
-      expect(await Promise.all(jtis.map((jti) => stores.revoked.isRevoked(jti)))).toEqual([true, true, false, false, false]);
+      expect(await Promise.all(jtis.map((jti) => Promise.resolve(stores.revoked.isRevoked(jti))))).toEqual([
+        true,
+        true,
+        false,
+        false,
+        false,
+      ]);
       await stores.grants.revoke(grant.id);
-      expect(await Promise.all(jtis.map((jti) => stores.revoked.isRevoked(jti)))).toEqual([true, true, true, true, true]);
+      expect(await Promise.all(jtis.map((jti) => Promise.resolve(stores.revoked.isRevoked(jti))))).toEqual([true, true, true, true, true]);
     });
 
     it('counts only live tokens against maxLive: expired ones are forgotten, not denied', async () => {
@@ -552,7 +558,7 @@ describe.each(factories)('store contract: %s', (name, make) => {
 
     it('gives each of many concurrent hits its own count', async () => {
       const key = id();
-      const windows = await Promise.all(Array.from({ length: 25 }, () => stores.failures.hit(key, 60_000)));
+      const windows = await Promise.all(Array.from({ length: 25 }, () => Promise.resolve(stores.failures.hit(key, 60_000))));
       expect(windows.map((window) => window.count).sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_, index) => index + 1));
     });
 

@@ -40,7 +40,7 @@ export function verifierFixture(options: VerifierFixtureOptions = {}) {
   const nowSeconds = () => clock() / 1000;
   /** Verifies a proof and claims it, as a request that passed its other checks would. */
   const verify = async (proof: string, request: Partial<Omit<DpopProofRequest, 'proof'>> = {}) => {
-    const verified = await verifier.verify({
+    const verified = verifier.verify({
       proof,
       method: 'POST',
       expectedHtu: tokenUrl,

@@ -27,7 +27,7 @@ describe('introspectToken (RFC 7662)', () => {
   });
 
   it('describes an active DPoP-bound token, with token_type DPoP and cnf.jkt (RFC 7662 §2.2, RFC 9449 §6.2)', async () => {
-    const issued = await f.issue({ subject: alice.sub, clientId: 'spa', scope: 'openid profile', jkt: key.jkt, authTime: 1 });
+    const issued = f.issue({ subject: alice.sub, clientId: 'spa', scope: 'openid profile', jkt: key.jkt, authTime: 1 });
     expect(await introspect({ token: issued.token })).toEqual({
       active: true,
       token_type: 'DPoP',
@@ -44,20 +44,20 @@ describe('introspectToken (RFC 7662)', () => {
   });
 
   it('describes a Bearer token without cnf', async () => {
-    const issued = await f.issue({ subject: serviceClient.id, clientId: serviceClient.id, scope: 'api:read' });
+    const issued = f.issue({ subject: serviceClient.id, clientId: serviceClient.id, scope: 'api:read' });
     const answer = await introspect({ token: issued.token });
     expect(answer).toMatchObject({ active: true, token_type: 'Bearer', sub: serviceClient.id });
     expect(answer).not.toHaveProperty('cnf');
   });
 
   it('answers active:false and nothing else for a revoked token (RFC 7662 §2.2)', async () => {
-    const issued = await f.issue({ subject: alice.sub, clientId: 'spa', scope: 'openid' });
+    const issued = f.issue({ subject: alice.sub, clientId: 'spa', scope: 'openid' });
     await f.revoked.revoke(issued.claims.jti, issued.claims.exp * 1000);
     expect(await introspect({ token: issued.token })).toEqual({ active: false });
   });
 
   it('answers active:false for an expired token, from its exp on (RFC 7662 §2.2)', async () => {
-    const issued = await f.issue({ subject: alice.sub, clientId: 'spa', scope: 'openid' });
+    const issued = f.issue({ subject: alice.sub, clientId: 'spa', scope: 'openid' });
     f.clock.advance(599_000);
     expect((await introspect({ token: issued.token })).active).toBe(true);
     f.clock.advance(1_000);
@@ -66,7 +66,7 @@ describe('introspectToken (RFC 7662)', () => {
 
   it('answers active:false for a token signed by a key that is not ours', async () => {
     const foreignKeys = await signingKeysFromJwks(await generateSigningJwks('ES256'));
-    const foreign = await issueAccessToken(
+    const foreign = issueAccessToken(
       { subject: alice.sub, clientId: 'spa', scope: 'openid' },
       { keys: foreignKeys, settings: { issuer, audience: issuer, ttlSeconds: 600 }, clock: f.clock },
     );
@@ -74,7 +74,7 @@ describe('introspectToken (RFC 7662)', () => {
   });
 
   it('answers active:false for a token of another issuer signed with our key', async () => {
-    const other = await issueAccessToken(
+    const other = issueAccessToken(
       { subject: alice.sub, clientId: 'spa', scope: 'openid' },
       {
         keys: f.keys,
@@ -93,7 +93,7 @@ describe('introspectToken (RFC 7662)', () => {
   });
 
   it('refuses a caller without introspection_allowed with unauthorized_client, before looking at the token (RFC 7662 §2.1)', async () => {
-    const issued = await f.issue({ subject: alice.sub, clientId: 'spa', scope: 'openid' });
+    const issued = f.issue({ subject: alice.sub, clientId: 'spa', scope: 'openid' });
     f.recorder.clear();
     await expectOAuthError(introspect({ token: issued.token }, asService), 'unauthorized_client', 'introspection');
     // A public client names itself: it authenticates, and may not introspect either.
@@ -115,7 +115,7 @@ describe('introspectToken (RFC 7662)', () => {
   });
 
   it('fails when the denylist cannot answer, rather than call a revoked token active or an active one inactive', async () => {
-    const issued = await f.issue({ subject: alice.sub, clientId: 'spa', scope: 'openid' });
+    const issued = f.issue({ subject: alice.sub, clientId: 'spa', scope: 'openid' });
     f.recorder.failNext('revoked.isRevoked');
     await expect(introspect({ token: issued.token })).rejects.toBeInstanceOf(StoreUnavailableError);
   });

@@ -40,8 +40,8 @@ describe('authorizeResourceRequest (RFC 6750, RFC 9449 §7)', () => {
       resourceUrl,
       requireNonce: false,
     };
-    bound = (await f.issue({ subject: alice.sub, clientId: 'spa', scope: 'openid profile', jkt: key.jkt, authTime: 1 })).token;
-    bearer = (await f.issue({ subject: serviceClient.id, clientId: serviceClient.id, scope: 'api:read' })).token;
+    bound = f.issue({ subject: alice.sub, clientId: 'spa', scope: 'openid profile', jkt: key.jkt, authTime: 1 }).token;
+    bearer = f.issue({ subject: serviceClient.id, clientId: serviceClient.id, scope: 'api:read' }).token;
     f.recorder.clear();
   });
 
@@ -155,7 +155,7 @@ describe('authorizeResourceRequest (RFC 6750, RFC 9449 §7)', () => {
   });
 
   it('requires nonces of a client registered with dpop_require_nonce, at the resource too', async () => {
-    const token = (await f.issue({ subject: 'nonce-client', clientId: 'nonce-client', scope: 'api:read', jkt: key.jkt })).token;
+    const token = f.issue({ subject: 'nonce-client', clientId: 'nonce-client', scope: 'api:read', jkt: key.jkt }).token;
     await expectOAuthError(access(await dpopRequest(token)), 'use_dpop_nonce', 'nonce');
   });
 });

@@ -63,15 +63,27 @@ describe('issueUserTokens and revokeGrant: a grant owns its tokens', () => {
 
   it('refuses to hand out a token minted while the grant was revoked, and denies it', async () => {
     const issuedJtis: string[] = [];
+    const grants = f.userTokenDeps.grants;
     const recordingDeps = {
       ...f.userTokenDeps,
-      issueAccessToken: async (input: Parameters<typeof f.issue>[0]) => {
-        const issued = await f.issue(input);
+      issueAccessToken: (input: Parameters<typeof f.issue>[0]) => {
+        const issued = f.issue(input);
         issuedJtis.push(issued.claims.jti);
-        // The grant is revoked between minting and recording.
-        await revokeGrant(grant.id, f.userTokenDeps);
         return issued;
       },
+      // The grant is revoked between minting and recording.
+      grants: new Proxy(grants, {
+        get(target, name) {
+          if (name === 'addAccessToken') {
+            return async (...args: Parameters<typeof grants.addAccessToken>) => {
+              await revokeGrant(grant.id, f.userTokenDeps);
+              return target.addAccessToken(...args);
+            };
+          }
+          const value: unknown = Reflect.get(target, name);
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      }),
     };
     await expectOAuthError(
       issueUserTokens({ grant, client: spa, scopes: ['openid'], jkt: undefined, nonce: undefined, refreshToken: undefined }, recordingDeps),

@@ -13,14 +13,14 @@ import { expectRefusal, verifierFixture } from '../helpers/dpop-verifier.js';
 describe('MemoryReplayCache.claim is true once per key while the entry lives', () => {
   it('claims a new key, then refuses it while it lives', async () => {
     const cache = new MemoryReplayCache(10, testClock());
-    await expect(cache.claim('k', 1000, 'owner')).resolves.toBe('claimed');
-    await expect(cache.claim('k', 1000, 'owner')).resolves.toBe('replayed');
+    expect(await cache.claim('k', 1000, 'owner')).toBe('claimed');
+    expect(await cache.claim('k', 1000, 'owner')).toBe('replayed');
   });
 
   it('claims different keys independently', async () => {
     const cache = new MemoryReplayCache(10, testClock());
-    await expect(cache.claim('a', 1000, 'owner')).resolves.toBe('claimed');
-    await expect(cache.claim('b', 1000, 'owner')).resolves.toBe('claimed');
+    expect(await cache.claim('a', 1000, 'owner')).toBe('claimed');
+    expect(await cache.claim('b', 1000, 'owner')).toBe('claimed');
   });
 
   it('keeps the entry up to the last millisecond before its ttl ends, and lets the key be claimed from then on', async () => {
@@ -28,9 +28,9 @@ describe('MemoryReplayCache.claim is true once per key while the entry lives', (
     const cache = new MemoryReplayCache(10, clock);
     await cache.claim('k', 1000, 'owner');
     clock.advance(999);
-    await expect(cache.claim('k', 1000, 'owner')).resolves.toBe('replayed');
+    expect(await cache.claim('k', 1000, 'owner')).toBe('replayed');
     clock.advance(1);
-    await expect(cache.claim('k', 1000, 'owner')).resolves.toBe('claimed');
+    expect(await cache.claim('k', 1000, 'owner')).toBe('claimed');
   });
 
   it('does not extend an entry when a claim is refused', async () => {
@@ -40,12 +40,12 @@ describe('MemoryReplayCache.claim is true once per key while the entry lives', (
     clock.advance(500);
     await cache.claim('k', 1000, 'owner');
     clock.advance(500);
-    await expect(cache.claim('k', 1000, 'owner')).resolves.toBe('claimed');
+    expect(await cache.claim('k', 1000, 'owner')).toBe('claimed');
   });
 
   it('answers concurrent claims of one key with exactly one true', async () => {
     const cache = new MemoryReplayCache(10, testClock());
-    const results = await Promise.all(Array.from({ length: 20 }, () => cache.claim('k', 1000, 'owner')));
+    const results = await Promise.all(Array.from({ length: 20 }, () => Promise.resolve(cache.claim('k', 1000, 'owner'))));
     expect(results.filter((result) => result === 'claimed')).toHaveLength(1);
   });
 });
@@ -62,7 +62,7 @@ describe('MemoryReplayCache is bounded and fails closed when full', () => {
     const cache = new MemoryReplayCache(2, testClock());
     await cache.claim('a', 1000, 'owner');
     await cache.claim('b', 1000, 'owner');
-    await expect(cache.claim('a', 1000, 'owner')).resolves.toBe('replayed');
+    expect(await cache.claim('a', 1000, 'owner')).toBe('replayed');
   });
 
   it('makes room when the buckets of ended entries pass, wherever those entries were claimed', async () => {
@@ -75,9 +75,9 @@ describe('MemoryReplayCache is bounded and fails closed when full', () => {
     clock.advance(999);
     await expect(cache.claim('c', 1000, 'owner')).rejects.toBeInstanceOf(StoreUnavailableError);
     clock.advance(1);
-    await expect(cache.claim('c', 1000, 'owner')).resolves.toBe('claimed');
-    await expect(cache.claim('d', 1000, 'owner')).resolves.toBe('claimed');
-    await expect(cache.claim('long', 1000, 'owner')).resolves.toBe('replayed');
+    expect(await cache.claim('c', 1000, 'owner')).toBe('claimed');
+    expect(await cache.claim('d', 1000, 'owner')).toBe('claimed');
+    expect(await cache.claim('long', 1000, 'owner')).toBe('replayed');
     expect(cache.size).toBe(3);
   });
 
@@ -101,7 +101,7 @@ describe('MemoryReplayCache is bounded and fails closed when full', () => {
     const cache = new MemoryReplayCache(2, testClock(), { maxEntriesPerOwner: 2 });
     await cache.claim('a', 1000, 'greedy');
     await cache.claim('b', 1000, 'greedy');
-    await expect(cache.claim('c', 1000, 'greedy')).resolves.toBe('owner_limit');
+    expect(await cache.claim('c', 1000, 'greedy')).toBe('owner_limit');
     await expect(cache.claim('c', 1000, 'other')).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 });
@@ -115,10 +115,10 @@ describe('MemoryReplayCache holds entries in one-second buckets, dropped whole',
     await cache.claim('two', 2, 'owner');
     expect(cache.bucketCount).toBe(2);
     clock.advance(1);
-    await expect(cache.claim('one', 1000, 'owner')).resolves.toBe('claimed');
-    await expect(cache.claim('two', 1000, 'owner')).resolves.toBe('replayed');
+    expect(await cache.claim('one', 1000, 'owner')).toBe('claimed');
+    expect(await cache.claim('two', 1000, 'owner')).toBe('replayed');
     clock.advance(1);
-    await expect(cache.claim('two', 1000, 'owner')).resolves.toBe('claimed');
+    expect(await cache.claim('two', 1000, 'owner')).toBe('claimed');
   });
 
   it('drops a bucket at the instant its second ends, with every entry in it', async () => {
@@ -145,12 +145,12 @@ describe('MemoryReplayCache holds entries in one-second buckets, dropped whole',
     const cache = new MemoryReplayCache(10, clock, { maxEntriesPerOwner: 1 });
     await cache.claim('k', 100, 'first');
     clock.advance(100);
-    await expect(cache.claim('k', 100, 'second')).resolves.toBe('claimed');
+    expect(await cache.claim('k', 100, 'second')).toBe('claimed');
     expect(cache.size).toBe(1);
     // The slot changed hands: the first owner holds nothing, the second holds its one entry.
-    await expect(cache.claim('x', 100, 'first')).resolves.toBe('claimed');
-    await expect(cache.claim('y', 100, 'second')).resolves.toBe('owner_limit');
-    await expect(cache.claim('k', 100, 'first')).resolves.toBe('replayed');
+    expect(await cache.claim('x', 100, 'first')).toBe('claimed');
+    expect(await cache.claim('y', 100, 'second')).toBe('owner_limit');
+    expect(await cache.claim('k', 100, 'first')).toBe('replayed');
   });
 
   it('tells apart keys that share their first 64 bits (base64url digests are used as 128 bits)', async () => {
@@ -158,17 +158,17 @@ describe('MemoryReplayCache holds entries in one-second buckets, dropped whole',
     const digest = 'A'.repeat(43);
     const sameFirstWords = `${'A'.repeat(12)}B${'A'.repeat(30)}`;
     const differsAfter128Bits = `${'A'.repeat(42)}B`;
-    await expect(cache.claim(digest, 1000, 'owner')).resolves.toBe('claimed');
-    await expect(cache.claim(sameFirstWords, 1000, 'owner')).resolves.toBe('claimed');
+    expect(await cache.claim(digest, 1000, 'owner')).toBe('claimed');
+    expect(await cache.claim(sameFirstWords, 1000, 'owner')).toBe('claimed');
     // Bits past the first 128 are not kept: such keys are the same entry (SHA-256 digests differ earlier).
-    await expect(cache.claim(differsAfter128Bits, 1000, 'owner')).resolves.toBe('replayed');
+    expect(await cache.claim(differsAfter128Bits, 1000, 'owner')).toBe('replayed');
   });
 
   it('keeps every key of a bucket as its table grows', async () => {
     const cache = new MemoryReplayCache(10_000, testClock());
     const keys = Array.from({ length: 5000 }, (_, index) => createHash('sha256').update(String(index)).digest('base64url'));
     for (const key of keys) await cache.claim(key, 1000, 'owner');
-    for (const key of keys) await expect(cache.claim(key, 1000, 'owner')).resolves.toBe('replayed');
+    for (const key of keys) expect(await cache.claim(key, 1000, 'owner')).toBe('replayed');
     expect(cache.size).toBe(5000);
   });
 });
@@ -176,18 +176,18 @@ describe('MemoryReplayCache holds entries in one-second buckets, dropped whole',
 describe('MemoryReplayCache bounds each owner (one credential cannot fill the cache)', () => {
   it('answers owner_limit once the owner holds its bound of live entries, and records nothing', async () => {
     const cache = new MemoryReplayCache(100, testClock(), { maxEntriesPerOwner: 2 });
-    await expect(cache.claim('a', 1000, 'grant:1')).resolves.toBe('claimed');
-    await expect(cache.claim('b', 1000, 'grant:1')).resolves.toBe('claimed');
-    await expect(cache.claim('c', 1000, 'grant:1')).resolves.toBe('owner_limit');
+    expect(await cache.claim('a', 1000, 'grant:1')).toBe('claimed');
+    expect(await cache.claim('b', 1000, 'grant:1')).toBe('claimed');
+    expect(await cache.claim('c', 1000, 'grant:1')).toBe('owner_limit');
     expect(cache.size).toBe(2);
     // Nothing was recorded for the refused claim: the key is still free for another owner.
-    await expect(cache.claim('c', 1000, 'grant:2')).resolves.toBe('claimed');
+    expect(await cache.claim('c', 1000, 'grant:2')).toBe('claimed');
   });
 
   it('still answers replayed for a key the owner holds, at its bound', async () => {
     const cache = new MemoryReplayCache(100, testClock(), { maxEntriesPerOwner: 1 });
     await cache.claim('a', 1000, 'client:x');
-    await expect(cache.claim('a', 1000, 'client:x')).resolves.toBe('replayed');
+    expect(await cache.claim('a', 1000, 'client:x')).toBe('replayed');
   });
 
   it("frees the owner's share when the buckets of its entries pass", async () => {
@@ -195,22 +195,22 @@ describe('MemoryReplayCache bounds each owner (one credential cannot fill the ca
     const cache = new MemoryReplayCache(100, clock, { maxEntriesPerOwner: 2 });
     await cache.claim('a', 1000, 'client:x');
     await cache.claim('b', 3000, 'client:x');
-    await expect(cache.claim('c', 1000, 'client:x')).resolves.toBe('owner_limit');
+    expect(await cache.claim('c', 1000, 'client:x')).toBe('owner_limit');
     clock.advance(1000);
-    await expect(cache.claim('c', 1000, 'client:x')).resolves.toBe('claimed');
-    await expect(cache.claim('d', 1000, 'client:x')).resolves.toBe('owner_limit');
+    expect(await cache.claim('c', 1000, 'client:x')).toBe('claimed');
+    expect(await cache.claim('d', 1000, 'client:x')).toBe('owner_limit');
     clock.advance(3000);
-    await expect(cache.claim('d', 1000, 'client:x')).resolves.toBe('claimed');
-    await expect(cache.claim('e', 1000, 'client:x')).resolves.toBe('claimed');
+    expect(await cache.claim('d', 1000, 'client:x')).toBe('claimed');
+    expect(await cache.claim('e', 1000, 'client:x')).toBe('claimed');
     expect(cache.size).toBe(2);
   });
 
   it('counts owners apart', async () => {
     const cache = new MemoryReplayCache(100, testClock(), { maxEntriesPerOwner: 1 });
-    await expect(cache.claim('a', 1000, 'grant:1')).resolves.toBe('claimed');
-    await expect(cache.claim('b', 1000, 'grant:2')).resolves.toBe('claimed');
-    await expect(cache.claim('c', 1000, 'grant:1')).resolves.toBe('owner_limit');
-    await expect(cache.claim('c', 1000, 'grant:3')).resolves.toBe('claimed');
+    expect(await cache.claim('a', 1000, 'grant:1')).toBe('claimed');
+    expect(await cache.claim('b', 1000, 'grant:2')).toBe('claimed');
+    expect(await cache.claim('c', 1000, 'grant:1')).toBe('owner_limit');
+    expect(await cache.claim('c', 1000, 'grant:3')).toBe('claimed');
   });
 });
 

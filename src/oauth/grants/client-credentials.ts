@@ -3,11 +3,13 @@ import { grantScopes } from '../scopes.js';
 import type { GrantHandler } from './grant.js';
 
 /** RFC 6749 §4.4: the client acts for itself, so `sub` is its client_id (RFC 9068 §2.2). */
-export function clientCredentialsGrant(deps: { issueAccessToken: (grant: AccessTokenGrant) => Promise<IssuedAccessToken> }): GrantHandler {
+export function clientCredentialsGrant(deps: { issueAccessToken: (grant: AccessTokenGrant) => IssuedAccessToken }): GrantHandler {
   return async ({ client, params, dpop, claimProof }) => {
     const scopes = grantScopes(params.scope, client.scopes);
-    await claimProof();
-    const issued = await deps.issueAccessToken({
+    // Awaited only when the replay cache answers later (src/lib/maybe-promise.ts).
+    const claiming = claimProof();
+    if (claiming) await claiming;
+    const issued = deps.issueAccessToken({
       subject: client.client_id,
       clientId: client.client_id,
       scope: scopes.join(' '),

@@ -1,5 +1,6 @@
 import type { VerifiedDpopProof } from '../../dpop/verify-proof.js';
 import type { Client } from '../clients.js';
+import type { MaybePromise } from '../../lib/maybe-promise.js';
 
 /** What every grant handler receives: an authenticated client and, when sent, a verified proof. */
 export interface GrantRequest {
@@ -11,9 +12,10 @@ export interface GrantRequest {
    * The proof's replay check (RFC 9449 §11.1), charged to `grantId` for a public client (to the
    * client itself otherwise). A grant calls it once its lookups have passed and before it writes
    * anything, so that requests with a bogus code or refresh token never fill the replay cache;
-   * it does nothing when no proof was sent.
+   * it does nothing when no proof was sent. It answers at once when the replay cache does
+   * (src/lib/maybe-promise.ts); a refusal is thrown or rejected.
    */
-  claimProof: (grantId?: string) => Promise<void>;
+  claimProof: (grantId?: string) => MaybePromise<void>;
 }
 
 /** RFC 6749 §5.1 successful response. */

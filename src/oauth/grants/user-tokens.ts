@@ -8,7 +8,7 @@ import type { TokenResponse } from './grant.js';
 
 /** What the authorization_code and refresh_token grants share: issuing and revoking a user's tokens. */
 export interface UserTokenDeps {
-  issueAccessToken: (grant: AccessTokenGrant) => Promise<IssuedAccessToken>;
+  issueAccessToken: (grant: AccessTokenGrant) => IssuedAccessToken;
   issueIdToken: (input: IdTokenInput) => Promise<string>;
   grants: GrantStore;
   refreshTokens: RefreshTokenStore;
@@ -38,7 +38,7 @@ export async function issueUserTokens(
 ): Promise<TokenResponse> {
   const { grant, client, scopes } = input;
   const scope = scopes.join(' ');
-  const issued = await deps.issueAccessToken({
+  const issued = deps.issueAccessToken({
     subject: grant.sub,
     clientId: client.client_id,
     scope,

@@ -1,3 +1,4 @@
+import type { MaybePromise } from '../../lib/maybe-promise.js';
 import type { Clock } from '../../lib/clock.js';
 import type { FailureCounter, FailureWindow } from '../ports.js';
 
@@ -20,7 +21,7 @@ export class MemoryFailureCounter implements FailureCounter {
     return this.windows.size;
   }
 
-  async hit(key: string, windowMs: number): Promise<FailureWindow> {
+  hit(key: string, windowMs: number): MaybePromise<FailureWindow> {
     const now = this.clock();
     let window = this.live(key, now);
     if (!window) {
@@ -32,7 +33,7 @@ export class MemoryFailureCounter implements FailureCounter {
     return { count: window.count, resetInMs: window.endsAt - now };
   }
 
-  async peek(key: string): Promise<FailureWindow> {
+  peek(key: string): MaybePromise<FailureWindow> {
     const now = this.clock();
     const window = this.live(key, now);
     return window ? { count: window.count, resetInMs: window.endsAt - now } : { count: 0, resetInMs: 0 };

@@ -1,3 +1,4 @@
+import type { MaybePromise } from '../../lib/maybe-promise.js';
 import { type Clock } from '../../lib/clock.js';
 import { StoreUnavailableError, type ReplayCache, type ReplayClaim } from '../ports.js';
 import { ReplayBucket, toKeyWords, type ProbeCounter } from './replay-bucket.js';
@@ -64,7 +65,7 @@ export class MemoryReplayCache implements ReplayCache {
     return this.buckets.reduce((sum, bucket) => sum + bucket.bytes, 0);
   }
 
-  async claim(key: string, ttlMs: number, owner: string): Promise<ReplayClaim> {
+  claim(key: string, ttlMs: number, owner: string): MaybePromise<ReplayClaim> {
     const now = this.clock();
     this.dropPassedBuckets(now);
     const words = this.keyWords;
@@ -73,7 +74,8 @@ export class MemoryReplayCache implements ReplayCache {
 
     let ownerId = this.ownerIds.get(owner);
     if (ownerId !== undefined && this.ownerEntries[ownerId]! >= this.maxEntriesPerOwner) return 'owner_limit';
-    if (this.liveEntries >= this.maxEntries) throw new StoreUnavailableError('replay cache is full');
+    // Rejected, not thrown: a failing port rejects (src/stores/ports.ts).
+    if (this.liveEntries >= this.maxEntries) return Promise.reject(new StoreUnavailableError('replay cache is full'));
 
     // Never earlier than asked: the entry ends at now + ttl rounded up, in the bucket ending at or after it.
     const endsAt = now + (ttlMs > 1 ? Math.ceil(ttlMs) : 1);

@@ -1,3 +1,4 @@
+import type { MaybePromise } from '../../lib/maybe-promise.js';
 import { readFile } from 'node:fs/promises';
 import { isObject } from '../../lib/syntax.js';
 import { writeFileAtomic } from '../../lib/atomic-file.js';
@@ -51,7 +52,7 @@ export class MemoryRevokedTokens implements RevokedTokens {
     if (this.options.file) await this.persist(this.options.file);
   }
 
-  async isRevoked(jti: string): Promise<boolean> {
+  isRevoked(jti: string): MaybePromise<boolean> {
     const expiresAtMs = this.revoked.get(jti);
     if (expiresAtMs === undefined) return false;
     if (expiresAtMs > this.clock()) return true;
