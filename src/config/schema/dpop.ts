@@ -56,7 +56,12 @@ export const dpopSchema = z
       .min(1)
       .default(100_000)
       .describe('Live replay entries one credential may hold; past it the request is answered 429 with Retry-After.'),
-    keyCacheMaxEntries: z.number().int().min(1).default(1000).describe('Bound of the imported-proof-key cache.'),
+    keyCacheMaxEntries: z
+      .number()
+      .int()
+      .min(1)
+      .default(1000)
+      .describe('Bound of the cache of checked proof headers and their imported keys.'),
   })
   .prefault({})
   .describe('DPoP proofs (RFC 9449): algorithms, time window, nonces, replay cache.');
