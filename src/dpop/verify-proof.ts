@@ -3,7 +3,7 @@ import type { JWK } from 'jose';
 import { OAuthError, tooManyRequests } from '../lib/oauth-error.js';
 import type { DpopFailureReason } from '../lib/refusal-reason.js';
 import type { Clock } from '../lib/clock.js';
-import type { ReplayCache, ReplayClaim } from '../stores/ports.js';
+import { StoreUnavailableError, type ReplayCache, type ReplayClaim } from '../stores/ports.js';
 import { isPromise, type MaybePromise } from '../lib/maybe-promise.js';
 import { normalizeHtu } from './htu.js';
 import type { DpopNonces, NoncePurpose } from './nonce.js';
@@ -71,6 +71,8 @@ export interface VerifiedDpopProof {
 
 /** A proof is small; anything far larger is refused before parsing. */
 const maxProofLength = 8192;
+/** Header segments cached at most: 1 000 entries of 2 KB (dpop.keyCacheMaxEntries) whatever callers send. */
+const maxCachedHeaderLength = 2048;
 const privateJwkMembers = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 
 function invalidProof(reason: DpopFailureReason, description: string, logDetail?: Record<string, unknown>): OAuthError {
@@ -218,6 +220,8 @@ export class DpopProofVerifier {
     if (claimed === 'owner_limit') {
       throw tooManyRequests('too many DPoP proofs for this credential; slow down', 'replay_quota', this.settings.maxAgeSeconds);
     }
+    // Anything but a claim fails closed (503), never lets the proof through.
+    if (claimed !== 'claimed') throw new StoreUnavailableError('replay cache gave no answer');
     this.deps.observeProofSkew?.(proof.iat - nowMs / 1000);
   }
 
@@ -275,6 +279,8 @@ export class DpopProofVerifier {
       throw invalidProof('signature', 'DPoP proof signature is invalid');
     }
     const checked: CheckedHeader = { alg, jkt, key };
+    // Headers of RSA keys up to 4096 bits fit; a longer one (padded with members) is checked each time.
+    if (segment.length > maxCachedHeaderLength) return { ...checked, ...decoded };
     if (this.headerCache.size >= this.settings.keyCacheMaxEntries) {
       this.headerCache.delete(this.headerCache.keys().next().value!);
     }

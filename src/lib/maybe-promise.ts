@@ -7,6 +7,7 @@
  */
 export type MaybePromise<T> = T | Promise<T>;
 
+/** Any thenable, as `await` would take it: an adapter's promise need not be a native one. */
 export function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
-  return value instanceof Promise;
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }

@@ -47,12 +47,13 @@ const headerSegments = new WeakMap<JwsSigningKey, Map<string, string>>();
 function protectedHeaderSegment(header: { typ?: string }, key: JwsSigningKey): string {
   let segments = headerSegments.get(key);
   if (!segments) headerSegments.set(key, (segments = new Map()));
-  const typ = header.typ ?? '';
-  let segment = segments.get(typ);
+  // A header without typ is kept apart from one with an empty typ.
+  const cacheKey = header.typ === undefined ? 'none' : `typ:${header.typ}`;
+  let segment = segments.get(cacheKey);
   if (segment === undefined) {
     const members = header.typ === undefined ? {} : { typ: header.typ };
     segment = Buffer.from(JSON.stringify({ ...members, alg: key.alg, kid: key.kid })).toString('base64url');
-    segments.set(typ, segment);
+    segments.set(cacheKey, segment);
   }
   return segment;
 }

@@ -116,6 +116,24 @@ describe('checked proof headers and their keys are cached, bounded', () => {
     await expectRefusal(t.verify(await withCrit()), 'invalid_dpop_proof', 'signature');
   });
 
+  it('checks a header longer than 2 KB in full every time (it is not cached), and accepts it when valid', async () => {
+    const t = verifierFixture();
+    const key = await makeProofKey('ES256');
+    const header = b64urlJson({ typ: 'dpop+jwt', alg: 'ES256', jwk: key.publicJwk, padding: 'p'.repeat(2100) });
+    const signed = () => {
+      const payload = b64urlJson({ jti: `j-${Math.random()}`, htm: 'POST', htu: tokenUrl, iat: t.nowSeconds() });
+      const signature = sign('sha256', Buffer.from(`${header}.${payload}`), {
+        key: KeyObject.from(key.privateKey),
+        dsaEncoding: 'ieee-p1363',
+      });
+      return `${header}.${payload}.${signature.toString('base64url')}`;
+    };
+    await expect(t.verify(signed())).resolves.toMatchObject({ jkt: key.jkt });
+    await expect(t.verify(signed())).resolves.toMatchObject({ jkt: key.jkt });
+    const [, payload] = signed().split('.');
+    await expectRefusal(t.verify(`${header}.${payload}.${'A'.repeat(86)}`), 'invalid_dpop_proof', 'signature');
+  });
+
   it('does not let a cached key verify a proof signed by another key', async () => {
     const t = verifierFixture();
     const [key, other] = await Promise.all([makeProofKey('ES256'), makeProofKey('ES256')]);
