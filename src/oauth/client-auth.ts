@@ -222,7 +222,11 @@ async function verifyAssertionCredentials(
   return client;
 }
 
-export async function authenticateClient(input: ClientCredentialsInput, deps: ClientAuthDeps): Promise<Client> {
+/**
+ * The authenticated client, at once when every step answers at once (an in-memory limiter, a
+ * sha256 secret: src/lib/maybe-promise.ts); a refusal is always a rejected promise.
+ */
+export function authenticateClient(input: ClientCredentialsInput, deps: ClientAuthDeps): MaybePromise<Client> {
   let credentials: PresentedCredentials | undefined;
   let malformed: unknown;
   try {
@@ -235,15 +239,27 @@ export async function authenticateClient(input: ClientCredentialsInput, deps: Cl
     address: input.address,
   };
   // Refused before any check while blocked, so a blocked caller learns nothing, not even from a right secret.
-  // Each step is awaited only when it answers later (src/lib/maybe-promise.ts).
-  const allowed = deps.clientAuthLimiter?.assertAllowed(attempt);
-  if (allowed) await allowed;
+  let allowed: MaybePromise<void>;
   try {
-    if (!credentials) throw malformed;
-    const verified = verifyCredentials(credentials, deps);
-    return isPromise(verified) ? await verified : verified;
+    allowed = deps.clientAuthLimiter?.assertAllowed(attempt);
   } catch (error) {
-    if (error instanceof OAuthError && error.code === 'invalid_client') await deps.clientAuthLimiter?.recordFailure(attempt);
-    throw error;
+    return Promise.reject(error);
   }
+  const verify = (): MaybePromise<Client> => {
+    let verified: MaybePromise<Client>;
+    try {
+      if (!credentials) throw malformed;
+      verified = verifyCredentials(credentials, deps);
+    } catch (error) {
+      return refused(error, attempt, deps);
+    }
+    return isPromise(verified) ? verified.catch((error: unknown) => refused(error, attempt, deps)) : verified;
+  };
+  return isPromise(allowed) ? allowed.then(verify) : verify();
+}
+
+/** A failed authentication counts against the limits, then rejects with the refusal. */
+async function refused(error: unknown, attempt: ClientAuthAttempt, deps: ClientAuthDeps): Promise<never> {
+  if (error instanceof OAuthError && error.code === 'invalid_client') await deps.clientAuthLimiter?.recordFailure(attempt);
+  throw error;
 }

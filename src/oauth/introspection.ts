@@ -35,7 +35,8 @@ export async function introspectToken(
   },
 ): Promise<IntrospectionResponse> {
   // RFC 7662 §2.1: callers must be authorised, against token scanning.
-  const caller = await authenticateClient(clientCredentialsFrom(request.params, request.authorization, request.address), deps);
+  const authenticated = authenticateClient(clientCredentialsFrom(request.params, request.authorization, request.address), deps);
+  const caller = isPromise(authenticated) ? await authenticated : authenticated;
   const charged = deps.requestLimiter?.charge(caller.client_id);
   if (charged) await charged;
   if (!caller.introspection_allowed) {

@@ -7,7 +7,7 @@ import type { ClientRegistry } from './clients.js';
 import { boundForDescription } from '../lib/bounded.js';
 import { OAuthError } from '../lib/oauth-error.js';
 import type { GrantHandler, TokenResponse } from './grants/grant.js';
-import type { MaybePromise } from '../lib/maybe-promise.js';
+import { isPromise, type MaybePromise } from '../lib/maybe-promise.js';
 
 /**
  * The token endpoint (RFC 6749 §3.2) as one protocol function: authenticate the client, check
@@ -52,7 +52,9 @@ export async function handleTokenRequest(request: TokenEndpointRequest, deps: To
       reason: 'grant_type',
     });
 
-  const client = await authenticateClient(clientCredentialsFrom(params, request.authorization, request.address), deps);
+  // Awaited only when it answers later (src/lib/maybe-promise.ts).
+  const authenticated = authenticateClient(clientCredentialsFrom(params, request.authorization, request.address), deps);
+  const client = isPromise(authenticated) ? await authenticated : authenticated;
   if (!(client.grant_types as readonly string[]).includes(grantType)) {
     throw new OAuthError('unauthorized_client', `client may not use grant_type ${grantType}`, { reason: 'grant_type' });
   }

@@ -1,3 +1,4 @@
+import type { MaybePromise } from '../../src/lib/maybe-promise.js';
 import { expect } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
@@ -29,8 +30,13 @@ import { defaultVerifierSettings, tokenUrl, resourceUrl } from './dpop-verifier.
  * Awaits a refusal and asserts its OAuthError `code` and `reason` exactly, so that a test cannot
  * pass for another failure with the same code. Returns the error for further checks.
  */
-export async function expectOAuthError(promise: Promise<unknown>, code: OAuthErrorCode, reason: string | undefined): Promise<OAuthError> {
-  const error: unknown = await promise.then(
+export async function expectOAuthError(
+  promise: MaybePromise<unknown>,
+  code: OAuthErrorCode,
+  reason: string | undefined,
+): Promise<OAuthError> {
+  // A protocol function may answer at once (src/lib/maybe-promise.ts); its refusals reject.
+  const error: unknown = await Promise.resolve(promise).then(
     () => expect.fail(`expected a refusal (${code}, ${String(reason)}), but the call succeeded`),
     (caught: unknown) => caught,
   );
