@@ -12,8 +12,7 @@
  * --rounds R (6), --connections C (32). Prints server CPU µs per request per round and the
  * medians. Bounded: two servers on 127.0.0.1, fixed counts, a time cap per round.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,7 +21,7 @@ import { Connections, CookieJar } from './compare/http.js';
 import { runRound } from './compare/load.js';
 import { newProofKey } from './compare/proofs.js';
 import { scenarios, type Target } from './compare/scenarios.js';
-import { pinSelf, productionNodeOptions, startOurs, type Server } from './compare/servers.js';
+import { environmentOf, pinSelf, productionNodeOptions, startOurs, writeBenchSigningKeys, type Server } from './compare/servers.js';
 import { median, type RoundResult } from './compare/stats.js';
 
 const { values: options } = parseArgs({
@@ -49,17 +48,10 @@ if (![requests, rounds, connections].every((value) => Number.isInteger(value) &&
 }
 const scenario = scenarios.find((each) => each.name.includes(options.only));
 if (!scenario) throw new Error(`no scenario holds "${options.only}": ${scenarios.map((each) => each.name).join('; ')}`);
-const environment = (pairs: readonly string[]) =>
-  Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
 
 pinSelf(1);
 const dir = mkdtempSync(join(tmpdir(), 'bench-ab-'));
-const jwksFile = join(dir, 'signing-keys.json');
-const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-writeFileSync(
-  jwksFile,
-  JSON.stringify({ keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'bench-es256', alg: 'ES256', use: 'sig' }] }),
-);
+const jwksFile = writeBenchSigningKeys(dir);
 
 const servers: Server[] = [];
 const pools: Connections[] = [];
@@ -70,7 +62,7 @@ try {
     ['B', options.b, options['b-env'], options['b-node']],
   ] as const) {
     const nodeOptions = nodeArgs ? nodeArgs.filter((option) => option !== '') : productionNodeOptions();
-    const server = await startOurs({ dir, jwksFile, cores: '0', store: 'memory', main, env: environment(env), nodeArgs: nodeOptions });
+    const server = await startOurs({ dir, jwksFile, cores: '0', store: 'memory', main, env: environmentOf(env), nodeArgs: nodeOptions });
     servers.push(server);
     const pool = new Connections(server.port, connections);
     pools.push(pool);

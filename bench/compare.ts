@@ -7,7 +7,7 @@
  * Bounded: fixed counts and a time cap per round, servers on 127.0.0.1 only, all stopped at the end.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { randomBytes, generateKeyPairSync } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,7 +18,17 @@ import { newProofKey } from './compare/proofs.js';
 import { renderSection, replaceBetweenMarkers, type ComparisonRow, type Machine, type ScalingRow } from './compare/report.js';
 import { checkEquivalence, scalingScenario, scenarios, type Scenario, type Target } from './compare/scenarios.js';
 import { deleteRedisKeys } from './compare/redis-keys.js';
-import { hasTaskset, installPeer, peerVersion, pinSelf, repositoryRoot, startOurs, startPeer, type Server } from './compare/servers.js';
+import {
+  hasTaskset,
+  installPeer,
+  peerVersion,
+  pinSelf,
+  repositoryRoot,
+  startOurs,
+  startPeer,
+  writeBenchSigningKeys,
+  type Server,
+} from './compare/servers.js';
 import { summariseRounds, type RoundResult } from './compare/stats.js';
 
 const { values: options } = parseArgs({
@@ -56,15 +66,7 @@ installPeer();
 pinSelf(1);
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-compare-'));
-const jwksFile = join(dir, 'signing-keys.json');
-{
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  writeFileSync(
-    jwksFile,
-    JSON.stringify({ keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'bench-es256', alg: 'ES256', use: 'sig' }] }),
-    { mode: 0o600 },
-  );
-}
+const jwksFile = writeBenchSigningKeys(dir);
 
 const running: Server[] = [];
 const pools: Connections[] = [];

@@ -11,7 +11,6 @@
  * by function: a flame graph read as text. Bounded: one server on 127.0.0.1, fixed counts.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { generateKeyPairSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,7 +19,7 @@ import { Connections, CookieJar } from './compare/http.js';
 import { runRound } from './compare/load.js';
 import { newProofKey } from './compare/proofs.js';
 import { scenarios } from './compare/scenarios.js';
-import { pinSelf, productionNodeOptions, repositoryRoot, startOurs } from './compare/servers.js';
+import { environmentOf, pinSelf, productionNodeOptions, repositoryRoot, startOurs, writeBenchSigningKeys } from './compare/servers.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -73,13 +72,19 @@ const frameName = (node: ProfileNode) => {
   return `${functionName || '(anonymous)'} ${where}`.trim();
 };
 
-/** One line per distinct stack, its frames root first, with the µs sampled in it. */
-function foldedStacks(profile: Profile): string {
+/** Nodes by id, each node's parent, and the µs sampled in each node itself. */
+function sampleTree(profile: Profile) {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
   const self = new Map<number, number>();
   profile.samples.forEach((id, index) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0)));
+  return { byId, parent, self };
+}
+
+/** One line per distinct stack, its frames root first, with the µs sampled in it. */
+function foldedStacks(profile: Profile): string {
+  const { byId, parent, self } = sampleTree(profile);
   const lines: string[] = [];
   for (const [id, us] of self) {
     if (byId.get(id)!.callFrame.functionName === '(idle)') continue;
@@ -91,11 +96,7 @@ function foldedStacks(profile: Profile): string {
 }
 
 function analyse(profile: Profile): string {
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const parent = new Map<number, number>();
-  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
-  const self = new Map<number, number>();
-  profile.samples.forEach((id, index) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0)));
+  const { byId, parent, self } = sampleTree(profile);
   const idle = [...self].filter(([id]) => byId.get(id)!.callFrame.functionName === '(idle)').reduce((sum, [, us]) => sum + us, 0);
   const busy = [...self.values()].reduce((sum, us) => sum + us, 0) - idle;
 
@@ -137,12 +138,7 @@ function analyse(profile: Profile): string {
 
 pinSelf(1);
 const dir = mkdtempSync(join(tmpdir(), 'bench-profile-'));
-const jwksFile = join(dir, 'signing-keys.json');
-const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-writeFileSync(
-  jwksFile,
-  JSON.stringify({ keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'bench-es256', alg: 'ES256', use: 'sig' }] }),
-);
+const jwksFile = writeBenchSigningKeys(dir);
 const profileDir = join(dir, 'profile');
 const server = await startOurs({
   dir,
@@ -155,7 +151,7 @@ const server = await startOurs({
   ],
   env: {
     LOG_LEVEL: options['log-level'],
-    ...Object.fromEntries(options.env.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
+    ...environmentOf(options.env),
   },
 });
 const pool = new Connections(server.port, connections);

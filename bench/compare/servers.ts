@@ -4,6 +4,7 @@
  * generator, which would then spend its core reading the other's logs).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -42,6 +43,25 @@ export function productionNodeOptions(): string[] {
   if (words[0] !== 'node' || words.at(-1) !== 'dist/main.js')
     throw new Error(`npm start is not "node [options] dist/main.js": ${manifest.scripts.start}`);
   return words.slice(1, -1);
+}
+
+/** Writes the servers' shared ES256 signing key (kid bench-es256) as a JWKS file in `dir`; returns its path. */
+export function writeBenchSigningKeys(dir: string): string {
+  const file = join(dir, 'signing-keys.json');
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  writeFileSync(
+    file,
+    JSON.stringify({ keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'bench-es256', alg: 'ES256', use: 'sig' }] }),
+    {
+      mode: 0o600,
+    },
+  );
+  return file;
+}
+
+/** `NAME=VALUE` options (--env, --a-env) as an environment. */
+export function environmentOf(pairs: readonly string[]): NodeJS.ProcessEnv {
+  return Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
 }
 
 export const hasTaskset = spawnSync('taskset', ['--version'], { stdio: 'ignore' }).status === 0;

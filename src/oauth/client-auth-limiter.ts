@@ -38,10 +38,6 @@ function refuseWhenBlocked(keys: ReadonlyArray<{ max: number }>, windows: readon
   }
 }
 
-const maxCachedClientKeys = 1024;
-/** Longer ids are hashed each time: the cache holds at most 1024 × 256 characters of them. */
-const maxCachedClientIdLength = 256;
-
 export class ClientAuthLimiter {
   constructor(
     private readonly counter: FailureCounter,
@@ -65,26 +61,12 @@ export class ClientAuthLimiter {
     await Promise.all(this.keysOf(attempt).map(({ key }) => Promise.resolve(this.counter.hit(key, windowMs))));
   }
 
-  /** Recent client ids' keys: the same few clients authenticate all day. Bounded; emptied when full. */
-  private readonly clientKeys = new Map<string, string>();
-
-  /** Hashed: a presented client_id may be any length, and the key's size must not follow it. */
-  private clientKey(clientId: string): string {
-    let key = this.clientKeys.get(clientId);
-    if (key === undefined) {
-      key = `client-auth:client:${hash('sha256', clientId, 'base64url')}`;
-      if (clientId.length <= maxCachedClientIdLength) {
-        if (this.clientKeys.size >= maxCachedClientKeys) this.clientKeys.clear();
-        this.clientKeys.set(clientId, key);
-      }
-    }
-    return key;
-  }
-
   private keysOf(attempt: ClientAuthAttempt): Array<{ key: string; max: number }> {
     const keys: Array<{ key: string; max: number }> = [];
     if (attempt.secretClientId !== undefined) {
-      keys.push({ key: this.clientKey(attempt.secretClientId), max: this.limits.maxFailuresPerClient });
+      // Hashed: a presented client_id may be any length, and the key's size must not follow it.
+      const id = hash('sha256', attempt.secretClientId, 'base64url');
+      keys.push({ key: `client-auth:client:${id}`, max: this.limits.maxFailuresPerClient });
     }
     if (attempt.address !== undefined) {
       keys.push({ key: `client-auth:address:${addressBlock(attempt.address)}`, max: this.limits.maxFailuresPerAddress });

@@ -70,7 +70,7 @@ export async function authorizeResourceRequest(request: ResourceRequest, deps: R
 
   if (scheme === 'bearer') {
     const verifying = challenged(() => deps.verifyAccessToken(token), 'Bearer');
-    const claims = isPromise(verifying) ? await withChallenge(verifying, 'Bearer') : verifying;
+    const claims = isPromise(verifying) ? await verifying : verifying;
     if (claims.cnf?.jkt) {
       // RFC 9449 §7.2: a DPoP-bound token presented as a Bearer token is refused.
       throw new OAuthError('invalid_token', 'DPoP-bound access token must be presented with the DPoP scheme', {
@@ -82,7 +82,7 @@ export async function authorizeResourceRequest(request: ResourceRequest, deps: R
   }
 
   const verifying = challenged(() => deps.verifyAccessToken(token), 'DPoP');
-  const claims = isPromise(verifying) ? await withChallenge(verifying, 'DPoP') : verifying;
+  const claims = isPromise(verifying) ? await verifying : verifying;
   const proof = singleDpopHeader(request.dpopHeaders);
   if (proof === undefined) {
     throw new OAuthError('invalid_dpop_proof', 'a DPoP proof is required', { reason: 'missing', challenge: 'DPoP' });
@@ -112,26 +112,27 @@ export async function authorizeResourceRequest(request: ResourceRequest, deps: R
   // The replay check last: only a caller holding a valid token bound to this key gets this far,
   // and its entries are charged to the token's grant (client and user).
   const claiming = challenged(() => deps.verifier.claim(verified, `token:${claims.client_id}\n${claims.sub}`), 'DPoP');
-  if (claiming) await withChallenge(claiming, 'DPoP');
+  if (claiming) await claiming;
   // As at the token endpoint: fresh nonces only where nonces are required (RFC 9449 §11.3).
   return { claims, dpopNonce: requireNonce ? deps.nonces.issue('resource', verified.jkt) : undefined };
 }
 
-async function withChallenge<T>(promise: Promise<T>, challenge: 'DPoP' | 'Bearer'): Promise<T> {
-  try {
-    return await promise;
-  } catch (error) {
-    throw challengeOf(error, challenge);
-  }
-}
-
-/** `run`, whose refusals are answered with `challenge`; for work that answers at once (src/lib/maybe-promise.ts). */
+/**
+ * `run`, whose refusals carry `challenge`, thrown or rejected as `run` fails; at once when `run`
+ * answers at once (src/lib/maybe-promise.ts).
+ */
 function challenged<T>(run: () => T, challenge: 'DPoP' | 'Bearer'): T {
+  let result: T;
   try {
-    return run();
+    result = run();
   } catch (error) {
     throw challengeOf(error, challenge);
   }
+  const answer = result as MaybePromise<unknown>;
+  if (!isPromise(answer)) return result;
+  return answer.then(undefined, (error: unknown) => {
+    throw challengeOf(error, challenge);
+  }) as T;
 }
 
 function challengeOf(error: unknown, challenge: 'DPoP' | 'Bearer'): unknown {
