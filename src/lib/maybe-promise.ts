@@ -11,3 +11,20 @@ export type MaybePromise<T> = T | Promise<T>;
 export function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }
+
+/** `next` of the value: at once when it is there, after it when it is a promise. */
+export function andThen<T, U>(value: MaybePromise<T>, next: (value: T) => MaybePromise<U>): MaybePromise<U> {
+  return isPromise(value) ? value.then(next) : next(value);
+}
+
+/**
+ * Runs `step`, turning a synchronous throw into a rejected promise: a function that answers at
+ * once on success still refuses the way an async one does, so callers need one error path.
+ */
+export function rejectingThrows<T>(step: () => MaybePromise<T>): MaybePromise<T> {
+  try {
+    return step();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}

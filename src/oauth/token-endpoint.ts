@@ -3,11 +3,11 @@ import { singleDpopHeader, type DpopProofVerifier, type VerifiedDpopProof } from
 import type { ClientAssertionDeps } from './client-assertion.js';
 import type { ClientAuthLimiter } from './client-auth-limiter.js';
 import { authenticateClient, clientCredentialsFrom } from './client-auth.js';
-import type { ClientRegistry } from './clients.js';
+import type { Client, ClientRegistry } from './clients.js';
 import { boundForDescription } from '../lib/bounded.js';
 import { OAuthError } from '../lib/oauth-error.js';
 import type { GrantHandler, TokenResponse } from './grants/grant.js';
-import { isPromise, type MaybePromise } from '../lib/maybe-promise.js';
+import { andThen, rejectingThrows, type MaybePromise } from '../lib/maybe-promise.js';
 
 /**
  * The token endpoint (RFC 6749 §3.2) as one protocol function: authenticate the client, check
@@ -41,20 +41,35 @@ export interface TokenEndpointResult {
   dpopNonce: string | undefined;
 }
 
-export async function handleTokenRequest(request: TokenEndpointRequest, deps: TokenEndpointDeps): Promise<TokenEndpointResult> {
-  const { params } = request;
-  const grantType = params.grant_type;
-  if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required', { reason: 'grant_type' });
-  // Own properties only: grant_type=constructor or __proto__ must not find Object's members.
-  const grant = Object.hasOwn(deps.grants, grantType) ? deps.grants[grantType] : undefined;
-  if (!grant)
-    throw new OAuthError('unsupported_grant_type', `grant_type ${boundForDescription(grantType)} is not supported`, {
-      reason: 'grant_type',
-    });
+/**
+ * Answers at once when every port it asks does (memory stores, client_credentials); otherwise a
+ * promise. A refusal always rejects, never throws (src/lib/maybe-promise.ts).
+ */
+export function handleTokenRequest(request: TokenEndpointRequest, deps: TokenEndpointDeps): MaybePromise<TokenEndpointResult> {
+  return rejectingThrows(() => {
+    const { params } = request;
+    const grantType = params.grant_type;
+    if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required', { reason: 'grant_type' });
+    // Own properties only: grant_type=constructor or __proto__ must not find Object's members.
+    const grant = Object.hasOwn(deps.grants, grantType) ? deps.grants[grantType] : undefined;
+    if (!grant)
+      throw new OAuthError('unsupported_grant_type', `grant_type ${boundForDescription(grantType)} is not supported`, {
+        reason: 'grant_type',
+      });
+    const authenticated = authenticateClient(clientCredentialsFrom(params, request.authorization, request.address), deps);
+    return andThen(authenticated, (client) => runGrant(request, deps, grantType, grant, client));
+  });
+}
 
-  // Awaited only when it answers later (src/lib/maybe-promise.ts).
-  const authenticated = authenticateClient(clientCredentialsFrom(params, request.authorization, request.address), deps);
-  const client = isPromise(authenticated) ? await authenticated : authenticated;
+/** After client authentication: the grant type allowed, the proof verified, the grant run, the proof claimed. */
+function runGrant(
+  request: TokenEndpointRequest,
+  deps: TokenEndpointDeps,
+  grantType: string,
+  grant: GrantHandler,
+  client: Client,
+): MaybePromise<TokenEndpointResult> {
+  const { params } = request;
   if (!(client.grant_types as readonly string[]).includes(grantType)) {
     throw new OAuthError('unauthorized_client', `client may not use grant_type ${grantType}`, { reason: 'grant_type' });
   }
@@ -84,10 +99,13 @@ export async function handleTokenRequest(request: TokenEndpointRequest, deps: To
       client.token_endpoint_auth_method === 'none' && grantId ? `grant:${grantId}` : `client:${client.client_id}`,
     );
   };
-  const body = await grant({ client, params, dpop, claimProof });
-  // Every grant claims before it writes; this keeps a grant that forgot from skipping the check.
-  if (dpop && !claimed) await claimProof();
-  // A fresh nonce goes only to clients that must use nonces: handing one to a client whose
-  // nonce-less proofs are still accepted would be the downgrade RFC 9449 §11.3 forbids.
-  return { body, dpopNonce: dpop && requireNonce ? deps.nonces.issue('token', dpop.jkt) : undefined };
+  return andThen(grant({ client, params, dpop, claimProof }), (body) =>
+    // Every grant claims before it writes; this keeps a grant that forgot from skipping the check.
+    andThen(dpop && !claimed ? claimProof() : undefined, () => ({
+      body,
+      // A fresh nonce goes only to clients that must use nonces: handing one to a client whose
+      // nonce-less proofs are still accepted would be the downgrade RFC 9449 §11.3 forbids.
+      dpopNonce: dpop && requireNonce ? deps.nonces.issue('token', dpop.jkt) : undefined,
+    })),
+  );
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DpopNonces } from '../../src/dpop/nonce.js';
 import { DpopProofVerifier } from '../../src/dpop/verify-proof.js';
-import { isPromise } from '../../src/lib/maybe-promise.js';
+import { andThen, isPromise, rejectingThrows } from '../../src/lib/maybe-promise.js';
 import { StoreUnavailableError, type ReplayCache, type ReplayClaim } from '../../src/stores/ports.js';
 import { testClock } from '../helpers/app.js';
 import { defaultVerifierSettings } from '../helpers/dpop-verifier.js';
@@ -22,5 +22,23 @@ describe('answers that are there at once (src/lib/maybe-promise.ts)', () => {
       const verifier = new DpopProofVerifier(defaultVerifierSettings, { replayCache, nonces, clock });
       await expect(Promise.resolve().then(() => verifier.claim(proof, 'client:test'))).rejects.toBeInstanceOf(StoreUnavailableError);
     }
+  });
+
+  it('continues at once on a value, and after a promise on a promise', async () => {
+    expect(andThen(2, (value) => value * 3)).toBe(6);
+    const later = andThen(Promise.resolve(2), (value) => value * 3);
+    expect(isPromise(later)).toBe(true);
+    expect(await later).toBe(6);
+  });
+
+  it('turns a synchronous throw into a rejection, and passes values and promises through', async () => {
+    const refusal = new Error('refused');
+    const refused = rejectingThrows(() => {
+      throw refusal;
+    });
+    expect(isPromise(refused)).toBe(true);
+    await expect(refused).rejects.toBe(refusal);
+    expect(rejectingThrows(() => 'value')).toBe('value');
+    await expect(rejectingThrows(() => Promise.reject(refusal))).rejects.toBe(refusal);
   });
 });

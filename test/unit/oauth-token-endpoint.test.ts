@@ -1,6 +1,7 @@
 import { decodeJwt } from 'jose';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { GrantHandler } from '../../src/oauth/grants/grant.js';
+import { isPromise } from '../../src/lib/maybe-promise.js';
 import { handleTokenRequest } from '../../src/oauth/token-endpoint.js';
 import { hashClientSecret } from '../../src/users/secret-hash.js';
 import { basicAuth, serviceClient } from '../helpers/app.js';
@@ -260,5 +261,38 @@ describe('clientCredentialsGrant (RFC 6749 §4.4)', () => {
     const { body } = await f2.token(clientCredentials, { authorization: asClient('bare') });
     expect(body.scope).toBeUndefined();
     expect(decodeJwt(body.access_token).scope).toBe('');
+  });
+});
+
+describe('handleTokenRequest: answers at once on memory stores (src/lib/maybe-promise.ts)', () => {
+  it('answers a client_credentials request, with and without a proof, as a value; a refusal still rejects', async () => {
+    const f = await protocolFixture();
+    const bearer = handleTokenRequest(
+      { params: { ...clientCredentials, scope: 'api:read' }, authorization: service, dpopHeaders: [] },
+      f.tokenDeps,
+    );
+    expect(isPromise(bearer)).toBe(false);
+    expect(bearer).toMatchObject({ body: { token_type: 'Bearer', scope: 'api:read' } });
+    const bound = handleTokenRequest({ params: clientCredentials, authorization: service, dpopHeaders: [await f.proof(key)] }, f.tokenDeps);
+    expect(isPromise(bound)).toBe(false);
+    expect(bound).toMatchObject({ body: { token_type: 'DPoP' } });
+
+    // Refused in the synchronous part (a wrong secret, a replayed proof): a rejected promise, never a throw.
+    const proof = await f.proof(key);
+    await handleTokenRequest({ params: clientCredentials, authorization: service, dpopHeaders: [proof] }, f.tokenDeps);
+    for (const [request, code, reason] of [
+      [
+        { params: clientCredentials, authorization: basicAuth(serviceClient.id, 'wrong'), dpopHeaders: [] },
+        'invalid_client',
+        'client_auth',
+      ],
+      [{ params: clientCredentials, authorization: service, dpopHeaders: [proof] }, 'invalid_dpop_proof', 'replay'],
+      [{ params: { ...clientCredentials, scope: 'not-registered' }, authorization: service, dpopHeaders: [] }, 'invalid_scope', 'scope'],
+    ] as const) {
+      let answer: unknown;
+      expect(() => (answer = handleTokenRequest(request, f.tokenDeps))).not.toThrow();
+      expect(isPromise(answer)).toBe(true);
+      await expectOAuthError(answer as Promise<unknown>, code, reason);
+    }
   });
 });

@@ -28,4 +28,5 @@ export interface TokenResponse {
   id_token?: string;
 }
 
-export type GrantHandler = (request: GrantRequest) => Promise<TokenResponse>;
+/** A grant may answer at once (client_credentials on memory stores); a refusal always rejects. */
+export type GrantHandler = (request: GrantRequest) => MaybePromise<TokenResponse>;
