@@ -6,7 +6,8 @@
  * --connections C (32), --interval µs between samples (200), --top N rows (30),
  * --log-level (info), --keep (keeps the .cpuprofile, to open in Chrome DevTools or speedscope),
  * --env NAME=VALUE (repeatable, for the server), --no-profile (only the server's CPU per request),
- * --folded FILE (folded stacks for a flame graph: speedscope or inferno-flamegraph read them).
+ * --folded FILE (folded stacks for a flame graph: speedscope or inferno-flamegraph read them),
+ * --main FILE (another server to profile: bench/compare/floor-server.mjs, for the floor).
  * Prints self time by area (package, module folder, V8/GC) and by function, and inclusive time
  * by function: a flame graph read as text. Bounded: one server on 127.0.0.1, fixed counts.
  */
@@ -35,6 +36,8 @@ const { values: options } = parseArgs({
     env: { type: 'string', multiple: true, default: [] },
     // Folded stacks ("root;caller;callee µs" per line), the input of flame graph tools (speedscope, inferno).
     folded: { type: 'string' },
+    // Another build or server to profile (bench/compare/floor-server.mjs, say), relative to the repository.
+    main: { type: 'string', default: 'dist/main.js' },
   },
 });
 const requests = Number(options.requests);
@@ -145,6 +148,7 @@ const server = await startOurs({
   jwksFile,
   cores: '0',
   store: 'memory',
+  main: options.main,
   nodeArgs: [
     ...productionNodeOptions(),
     ...(options['no-profile'] ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-interval=${Number(options.interval)}`]),
@@ -158,7 +162,8 @@ const pool = new Connections(server.port, connections);
 try {
   const key = newProofKey();
   const jar = new CookieJar();
-  await signIn(server, pool, jar);
+  // The floor server has no sign-in page; its scenarios need none.
+  if (options.main === 'dist/main.js') await signIn(server, pool, jar);
   const target = { server, connections: pool, jar, concurrency: connections };
   // Warm-up, so that the profile shows optimised code rather than start-up.
   await runRound(pool, await scenario.prepare(target, key, warmUp), { connections, timeCapMs: 60_000, pids: server.pids });

@@ -103,14 +103,14 @@ export function describeMachine(machine: Machine): string {
 }
 
 /** Puts `section` between the markers, or appends the markers with it when the page has none. */
-export function replaceBetweenMarkers(page: string, section: string): string {
-  const block = `${startMarker}\n${section.trim()}\n${endMarker}`;
-  const start = page.indexOf(startMarker);
-  const end = page.indexOf(endMarker);
+export function replaceBetweenMarkers(page: string, section: string, markers = { start: startMarker, end: endMarker }): string {
+  const block = `${markers.start}\n${section.trim()}\n${markers.end}`;
+  const start = page.indexOf(markers.start);
+  const end = page.indexOf(markers.end);
   if (start < 0 && end < 0) return `${page.trimEnd()}\n\n${block}\n`;
   if (start < 0 || end < start)
-    throw new Error(`docs/performance.md: ${startMarker} and ${endMarker} must appear once each, in that order`);
-  return page.slice(0, start) + block + page.slice(end + endMarker.length);
+    throw new Error(`docs/performance.md: ${markers.start} and ${markers.end} must appear once each, in that order`);
+  return page.slice(0, start) + block + page.slice(end + markers.end.length);
 }
 
 /** Said under the table when other work loaded the machine. */
@@ -155,7 +155,7 @@ export function renderSection(input: SectionInput): string {
         ? ` **Rounds ended by the time cap:** ${input.cutShort.join('; ')}.`
         : ' No round was ended by the time cap.'),
     '',
-    '- **dpop-oidc**: `node dist/main.js` with the demo config (config/default.json), `LOG_LEVEL=info` (two JSON lines per request, to a file), ' +
+    '- **dpop-oidc**: `node dist/main.js` with the node options of `npm start`, the demo config (config/default.json), `LOG_LEVEL=info` (one JSON line per request, to a file), ' +
       'in-memory stores, the metrics of the build as configured by default. One change: `http.authorizeRequestsPerMinute` is raised, ' +
       'since every code is minted from one address.',
     `- **node-oidc-provider ${settings.peerVersion}** (npm \`oidc-provider\`, installed in bench/peer only): bench/peer/server.mjs, ` +
