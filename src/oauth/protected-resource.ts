@@ -1,4 +1,4 @@
-import { isPromise, type MaybePromise } from '../lib/maybe-promise.js';
+import { andThen, isPromise, rejectingThrows, type MaybePromise } from '../lib/maybe-promise.js';
 import type { DpopNonces } from '../dpop/nonce.js';
 import { singleDpopHeader, type DpopProofVerifier } from '../dpop/verify-proof.js';
 import type { AccessTokenClaims } from '../tokens/access-token.js';
@@ -36,53 +36,63 @@ export interface ResourceAccess {
   dpopNonce: string | undefined;
 }
 
-export async function authorizeResourceRequest(request: ResourceRequest, deps: ResourceDeps): Promise<ResourceAccess> {
-  if (request.tokenInParameters) {
-    // RFC 9449 §7.1, RFC 9700 §2.1: never from the URL or the body; say what works instead.
-    throw new OAuthError(
-      'invalid_request',
-      'access tokens are accepted only in the Authorization header: send Authorization: DPoP <access token> with a DPoP proof whose ath is the hash of that token',
-      { reason: 'token_in_query' },
-    );
-  }
-  if (request.authorizationHeaders.length > 1) {
-    // RFC 9449 §7.2: e.g. both a Bearer and a DPoP Authorization header.
-    throw new OAuthError('invalid_request', 'more than one Authorization header', { reason: 'multiple_authorization' });
-  }
-  const authorization = request.authorizationHeaders[0]?.trim();
-  const match = authorization ? /^(\S+) +(\S+)$/.exec(authorization) : null;
-  const scheme = match?.[1]!.toLowerCase();
-  if (!match || (scheme !== 'dpop' && scheme !== 'bearer')) {
-    // No credentials this resource understands: a challenge without error (RFC 6750 §3.1).
-    throw new OAuthError(
-      'invalid_token',
-      'an access token is required: send Authorization: DPoP <access token> with a DPoP proof carrying ath, or Authorization: Bearer <access token> for a token not bound to a key',
-      { reason: 'no_credentials', challenge: 'none' },
-    );
-  }
-  const token = match[2]!;
-  if (!token68.test(token)) {
-    throw new OAuthError('invalid_token', 'access token is malformed', {
-      reason: 'malformed',
-      challenge: scheme === 'dpop' ? 'DPoP' : 'Bearer',
-    });
-  }
-
-  if (scheme === 'bearer') {
-    const verifying = challenged(() => deps.verifyAccessToken(token), 'Bearer');
-    const claims = isPromise(verifying) ? await verifying : verifying;
-    if (claims.cnf?.jkt) {
-      // RFC 9449 §7.2: a DPoP-bound token presented as a Bearer token is refused.
-      throw new OAuthError('invalid_token', 'DPoP-bound access token must be presented with the DPoP scheme', {
-        reason: 'bearer_downgrade',
-        challenge: 'DPoP',
+/**
+ * Answers at once when every port does (a token already verified, memory stores); otherwise a
+ * promise. A refusal always rejects, never throws (src/lib/maybe-promise.ts).
+ */
+export function authorizeResourceRequest(request: ResourceRequest, deps: ResourceDeps): MaybePromise<ResourceAccess> {
+  return rejectingThrows(() => {
+    if (request.tokenInParameters) {
+      throw new OAuthError(
+        'invalid_request',
+        'access tokens are accepted only in the Authorization header: send Authorization: DPoP <access token> with a DPoP proof whose ath is the hash of that token',
+        { reason: 'token_in_query' },
+      );
+    }
+    if (request.authorizationHeaders.length > 1) {
+      throw new OAuthError('invalid_request', 'more than one Authorization header', { reason: 'multiple_authorization' });
+    }
+    const authorization = request.authorizationHeaders[0]?.trim();
+    const match = authorization ? /^(\S+) +(\S+)$/.exec(authorization) : null;
+    const scheme = match?.[1]!.toLowerCase();
+    if (!match || (scheme !== 'dpop' && scheme !== 'bearer')) {
+      throw new OAuthError(
+        'invalid_token',
+        'an access token is required: send Authorization: DPoP <access token> with a DPoP proof carrying ath, or Authorization: Bearer <access token> for a token not bound to a key',
+        { reason: 'no_credentials', challenge: 'none' },
+      );
+    }
+    const token = match[2]!;
+    if (!token68.test(token)) {
+      throw new OAuthError('invalid_token', 'access token is malformed', {
+        reason: 'malformed',
+        challenge: scheme === 'dpop' ? 'DPoP' : 'Bearer',
       });
     }
-    return { claims, dpopNonce: undefined };
-  }
 
-  const verifying = challenged(() => deps.verifyAccessToken(token), 'DPoP');
-  const claims = isPromise(verifying) ? await verifying : verifying;
+    if (scheme === 'bearer') {
+      return andThen(
+        challenged(() => deps.verifyAccessToken(token), 'Bearer'),
+        (claims) => {
+          if (claims.cnf?.jkt) {
+            throw new OAuthError('invalid_token', 'DPoP-bound access token must be presented with the DPoP scheme', {
+              reason: 'bearer_downgrade',
+              challenge: 'DPoP',
+            });
+          }
+          return { claims, dpopNonce: undefined };
+        },
+      );
+    }
+    return andThen(
+      challenged(() => deps.verifyAccessToken(token), 'DPoP'),
+      (claims) => checkProof(request, deps, token, claims),
+    );
+  });
+}
+
+/** RFC 9449 §7.1: the proof of a DPoP-scheme request, for the key the token is bound to, then its replay check. */
+function checkProof(request: ResourceRequest, deps: ResourceDeps, token: string, claims: AccessTokenClaims): MaybePromise<ResourceAccess> {
   const proof = singleDpopHeader(request.dpopHeaders);
   if (proof === undefined) {
     throw new OAuthError('invalid_dpop_proof', 'a DPoP proof is required', { reason: 'missing', challenge: 'DPoP' });
@@ -106,15 +116,15 @@ export async function authorizeResourceRequest(request: ResourceRequest, deps: R
     throw new OAuthError('invalid_token', 'access token is not DPoP-bound', { reason: 'not_bound', challenge: 'DPoP' });
   }
   if (boundJkt !== verified.jkt) {
-    // RFC 9449 §7.1 check: the proof key must be the key the token is bound to.
     throw new OAuthError('invalid_token', 'Invalid DPoP key binding', { reason: 'jkt', challenge: 'DPoP' });
   }
-  // The replay check last: only a caller holding a valid token bound to this key gets this far,
-  // and its entries are charged to the token's grant (client and user).
-  const claiming = challenged(() => deps.verifier.claim(verified, `token:${claims.client_id}\n${claims.sub}`), 'DPoP');
-  if (claiming) await claiming;
-  // As at the token endpoint: fresh nonces only where nonces are required (RFC 9449 §11.3).
-  return { claims, dpopNonce: requireNonce ? deps.nonces.issue('resource', verified.jkt) : undefined };
+  return andThen(
+    challenged(() => deps.verifier.claim(verified, `token:${claims.client_id}\n${claims.sub}`), 'DPoP'),
+    () => ({
+      claims,
+      dpopNonce: requireNonce ? deps.nonces.issue('resource', verified.jkt) : undefined,
+    }),
+  );
 }
 
 /**

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { findDuplicateUsers, type UserClaims, type UserConfig } from '../config/schema/users.js';
 import { verifySecret } from './secret-hash.js';
+import type { MaybePromise } from '../lib/maybe-promise.js';
 
 export interface User {
   sub: string;
@@ -11,7 +12,8 @@ export interface User {
 
 /** Where users are looked up and their passwords checked. */
 export interface UserDirectory {
-  findBySubject(sub: string): Promise<User | undefined>;
+  /** At once for the configured users (src/lib/maybe-promise.ts). */
+  findBySubject(sub: string): MaybePromise<User | undefined>;
   /** The user when the password matches; undefined for a wrong password and an unknown username alike. */
   authenticate(username: string, password: string): Promise<User | undefined>;
 }
@@ -44,7 +46,7 @@ export class StaticUserDirectory implements UserDirectory {
     }
   }
 
-  async findBySubject(sub: string): Promise<User | undefined> {
+  findBySubject(sub: string): MaybePromise<User | undefined> {
     return this.bySubject.get(sub);
   }
 

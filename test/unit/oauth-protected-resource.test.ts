@@ -2,6 +2,8 @@ import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { authorizeResourceRequest, type ResourceDeps, type ResourceRequest } from '../../src/oauth/protected-resource.js';
 import { userinfoClaims } from '../../src/oauth/userinfo.js';
+import { isPromise } from '../../src/lib/maybe-promise.js';
+import { VerifiedTokenCache } from '../../src/tokens/verified-token-cache.js';
 import type { AccessTokenClaims } from '../../src/tokens/access-token.js';
 import { StaticUserDirectory } from '../../src/users/directory.js';
 import { alice, issuer, serviceClient, testUsers } from '../helpers/app.js';
@@ -50,6 +52,33 @@ describe('authorizeResourceRequest (RFC 6750, RFC 9449 §7)', () => {
     expect(claims).toMatchObject({ sub: alice.sub, client_id: 'spa', cnf: { jkt: key.jkt } });
     expect(dpopNonce).toBeUndefined();
     expect(f.recorder.claimOwners).toEqual([`token:spa\n${alice.sub}`]);
+  });
+
+  it('answers at once when the token is verified already and the stores are in memory; refusals still reject (src/lib/maybe-promise.ts)', async () => {
+    // As app.ts wires it: verified tokens kept until exp.
+    const cache = new VerifiedTokenCache({ keys: f.keys, issuer, clock: f.clock, revoked: f.revoked });
+    const cached = { verifyAccessToken: (token: string) => cache.verify(token) };
+    await access({ authorizationHeaders: [`Bearer ${bearer}`] }, cached);
+    const granted = access({ authorizationHeaders: [`Bearer ${bearer}`] }, cached);
+    expect(isPromise(granted)).toBe(false);
+    expect(granted).toMatchObject({ claims: { sub: serviceClient.id } });
+    await access(await dpopRequest(bound), cached);
+    const proof = await f.resourceProof(key, bound);
+    const boundAccess = access(await dpopRequest(bound, proof), cached);
+    expect(isPromise(boundAccess)).toBe(false);
+    expect(boundAccess).toMatchObject({ claims: { cnf: { jkt: key.jkt } } });
+
+    for (const [request, code, reason] of [
+      [await dpopRequest(bound, proof), 'invalid_dpop_proof', 'replay'],
+      [await dpopRequest(bound, await f.resourceProof(otherKey, bound)), 'invalid_token', 'jkt'],
+      [{ authorizationHeaders: [`DPoP ${bound}`] }, 'invalid_dpop_proof', 'missing'],
+      [{ authorizationHeaders: [`Bearer ${bound}`] }, 'invalid_token', 'bearer_downgrade'],
+    ] as const) {
+      let answer: unknown;
+      expect(() => (answer = access(request, cached))).not.toThrow();
+      expect(isPromise(answer)).toBe(true);
+      await expectOAuthError(answer as Promise<unknown>, code, reason);
+    }
   });
 
   it('accepts an unbound token with the Bearer scheme (RFC 6750 §2.1)', async () => {
@@ -190,6 +219,16 @@ describe('userinfoClaims (OIDC Core §5.3)', () => {
       preferred_username: 'alice',
     });
     expect(await userinfoClaims(token({ scope: 'openid' }), users)).toEqual({ sub: alice.sub });
+  });
+
+  it('answers at once from the configured users; a refusal still rejects (src/lib/maybe-promise.ts)', async () => {
+    const claims = userinfoClaims(token({ scope: 'openid profile' }), users);
+    expect(isPromise(claims)).toBe(false);
+    expect(claims).toMatchObject({ sub: alice.sub, preferred_username: 'alice' });
+    let refused: unknown;
+    expect(() => (refused = userinfoClaims(token({ scope: 'profile' }), users))).not.toThrow();
+    expect(isPromise(refused)).toBe(true);
+    await expectOAuthError(refused as Promise<unknown>, 'insufficient_scope', 'scope');
   });
 
   it('refuses a user’s token without openid with insufficient_scope (OIDC Core §5.3)', async () => {

@@ -2,31 +2,36 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ResourceAccess, ResourceRequest } from '../../oauth/protected-resource.js';
 import type { AccessTokenClaims } from '../../tokens/access-token.js';
 import { headerValues } from '../headers.js';
+import { isPromise, type MaybePromise } from '../../lib/maybe-promise.js';
 
 /** The OpenID Connect userinfo endpoint, GET and POST (OIDC Core §5.3), as a DPoP protected resource. */
 export function registerProfileRoute(
   app: FastifyInstance,
   deps: {
     path: string;
-    authorize: (request: ResourceRequest) => Promise<ResourceAccess>;
-    claimsFor: (token: AccessTokenClaims) => Promise<Record<string, unknown>>;
+    authorize: (request: ResourceRequest) => MaybePromise<ResourceAccess>;
+    claimsFor: (token: AccessTokenClaims) => MaybePromise<Record<string, unknown>>;
   },
 ): void {
-  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-    const query = request.query as Record<string, unknown> | undefined;
-    const body = request.body as Record<string, unknown> | undefined;
-    const access = await deps.authorize({
-      method: request.method,
-      authorizationHeaders: headerValues(request, 'authorization'),
-      dpopHeaders: headerValues(request, 'dpop'),
-      tokenInParameters: carriesToken(query) || (typeof body === 'object' && body !== null && carriesToken(body)),
-    });
+  const answer = (request: FastifyRequest, reply: FastifyReply, access: ResourceAccess) => {
     request.clientId = access.claims.client_id;
     request.tokenType = access.claims.cnf?.jkt ? 'DPoP' : 'Bearer';
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
     if (access.dpopNonce) reply.header('dpop-nonce', access.dpopNonce);
     // Its refusals carry the challenge for the token's scheme already (src/oauth/userinfo.ts).
     return deps.claimsFor(access.claims);
+  };
+  // Not async: an answer that is there at once is sent at once (src/lib/maybe-promise.ts).
+  const handler = (request: FastifyRequest, reply: FastifyReply) => {
+    const query = request.query as Record<string, unknown> | undefined;
+    const body = request.body as Record<string, unknown> | undefined;
+    const access = deps.authorize({
+      method: request.method,
+      authorizationHeaders: headerValues(request, 'authorization'),
+      dpopHeaders: headerValues(request, 'dpop'),
+      tokenInParameters: carriesToken(query) || (typeof body === 'object' && body !== null && carriesToken(body)),
+    });
+    return isPromise(access) ? access.then((granted) => answer(request, reply, granted)) : answer(request, reply, access);
   };
   const options = { config: { protectedResource: true } };
   app.register(async (scope) => {
