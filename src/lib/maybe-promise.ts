@@ -12,9 +12,12 @@ export function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }
 
-/** `next` of the value: at once when it is there, after it when it is a promise. */
+/**
+ * `next` of the value: at once when it is there, after it when it is a promise. A thenable that
+ * is not a native promise is adopted first, so the answer is always a real promise then.
+ */
 export function andThen<T, U>(value: MaybePromise<T>, next: (value: T) => MaybePromise<U>): MaybePromise<U> {
-  return isPromise(value) ? value.then(next) : next(value);
+  return isPromise(value) ? Promise.resolve(value).then(next) : next(value);
 }
 
 /**

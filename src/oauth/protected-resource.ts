@@ -8,7 +8,7 @@ import { token68 } from '../lib/syntax.js';
 
 /**
  * Access to a protected resource (the profile endpoint): RFC 6750 for Bearer tokens,
- * RFC 9449 §7 for DPoP. Returns the verified token claims, or throws an OAuthError whose
+ * RFC 9449 §7 for DPoP. Answers the verified token claims, or rejects with an OAuthError whose
  * `challenge` says which scheme the client should use.
  */
 export interface ResourceRequest {
@@ -42,6 +42,7 @@ export interface ResourceAccess {
  */
 export function authorizeResourceRequest(request: ResourceRequest, deps: ResourceDeps): MaybePromise<ResourceAccess> {
   return rejectingThrows(() => {
+    // RFC 9449 §7.1, RFC 9700 §2.1: never from the URL or the body; say what works instead.
     if (request.tokenInParameters) {
       throw new OAuthError(
         'invalid_request',
@@ -49,6 +50,7 @@ export function authorizeResourceRequest(request: ResourceRequest, deps: Resourc
         { reason: 'token_in_query' },
       );
     }
+    // RFC 9449 §7.2: e.g. both a Bearer and a DPoP Authorization header.
     if (request.authorizationHeaders.length > 1) {
       throw new OAuthError('invalid_request', 'more than one Authorization header', { reason: 'multiple_authorization' });
     }
@@ -56,6 +58,7 @@ export function authorizeResourceRequest(request: ResourceRequest, deps: Resourc
     const match = authorization ? /^(\S+) +(\S+)$/.exec(authorization) : null;
     const scheme = match?.[1]!.toLowerCase();
     if (!match || (scheme !== 'dpop' && scheme !== 'bearer')) {
+      // No credentials this resource understands: a challenge without error (RFC 6750 §3.1).
       throw new OAuthError(
         'invalid_token',
         'an access token is required: send Authorization: DPoP <access token> with a DPoP proof carrying ath, or Authorization: Bearer <access token> for a token not bound to a key',
@@ -75,6 +78,7 @@ export function authorizeResourceRequest(request: ResourceRequest, deps: Resourc
         challenged(() => deps.verifyAccessToken(token), 'Bearer'),
         (claims) => {
           if (claims.cnf?.jkt) {
+            // RFC 9449 §7.2: a DPoP-bound token presented as a Bearer token is refused.
             throw new OAuthError('invalid_token', 'DPoP-bound access token must be presented with the DPoP scheme', {
               reason: 'bearer_downgrade',
               challenge: 'DPoP',
@@ -116,12 +120,16 @@ function checkProof(request: ResourceRequest, deps: ResourceDeps, token: string,
     throw new OAuthError('invalid_token', 'access token is not DPoP-bound', { reason: 'not_bound', challenge: 'DPoP' });
   }
   if (boundJkt !== verified.jkt) {
+    // RFC 9449 §7.1 check: the proof key must be the key the token is bound to.
     throw new OAuthError('invalid_token', 'Invalid DPoP key binding', { reason: 'jkt', challenge: 'DPoP' });
   }
+  // The replay check last: only a caller holding a valid token bound to this key gets this far,
+  // and its entries are charged to the token's grant (client and user).
   return andThen(
     challenged(() => deps.verifier.claim(verified, `token:${claims.client_id}\n${claims.sub}`), 'DPoP'),
     () => ({
       claims,
+      // As at the token endpoint: fresh nonces only where nonces are required (RFC 9449 §11.3).
       dpopNonce: requireNonce ? deps.nonces.issue('resource', verified.jkt) : undefined,
     }),
   );

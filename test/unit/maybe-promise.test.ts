@@ -29,6 +29,11 @@ describe('answers that are there at once (src/lib/maybe-promise.ts)', () => {
     const later = andThen(Promise.resolve(2), (value) => value * 3);
     expect(isPromise(later)).toBe(true);
     expect(await later).toBe(6);
+    // A thenable that is no native promise (an adapter's own) comes back as a native promise.
+    const thenable = { then: (resolve: (value: number) => void) => resolve(2) } as unknown as Promise<number>;
+    const adopted = andThen(thenable, (value) => value + 1);
+    expect(adopted).toBeInstanceOf(Promise);
+    expect(await adopted).toBe(3);
   });
 
   it('turns a synchronous throw into a rejection, and passes values and promises through', async () => {

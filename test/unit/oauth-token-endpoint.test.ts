@@ -288,6 +288,26 @@ describe('handleTokenRequest: answers at once on memory stores (src/lib/maybe-pr
       ],
       [{ params: clientCredentials, authorization: service, dpopHeaders: [proof] }, 'invalid_dpop_proof', 'replay'],
       [{ params: { ...clientCredentials, scope: 'not-registered' }, authorization: service, dpopHeaders: [] }, 'invalid_scope', 'scope'],
+      [{ params: { grant_type: 'password' }, authorization: service, dpopHeaders: [] }, 'unsupported_grant_type', 'grant_type'],
+      [
+        {
+          params: clientCredentials,
+          authorization: basicAuth('resource-server', 'rs-secret-0123456789abcdef-0123456789'),
+          dpopHeaders: [],
+        },
+        'unauthorized_client',
+        'grant_type',
+      ],
+      [{ params: clientCredentials, authorization: asClient('bound-client'), dpopHeaders: [] }, 'invalid_dpop_proof', 'missing'],
+      [
+        {
+          params: clientCredentials,
+          authorization: service,
+          dpopHeaders: [await f.proof(key, { htu: 'https://elsewhere.example/token' })],
+        },
+        'invalid_dpop_proof',
+        'htu',
+      ],
     ] as const) {
       let answer: unknown;
       expect(() => (answer = handleTokenRequest(request, f.tokenDeps))).not.toThrow();

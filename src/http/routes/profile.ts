@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ResourceAccess, ResourceRequest } from '../../oauth/protected-resource.js';
 import type { AccessTokenClaims } from '../../tokens/access-token.js';
 import { headerValues } from '../headers.js';
-import { isPromise, type MaybePromise } from '../../lib/maybe-promise.js';
+import { andThen, type MaybePromise } from '../../lib/maybe-promise.js';
 
 /** The OpenID Connect userinfo endpoint, GET and POST (OIDC Core §5.3), as a DPoP protected resource. */
 export function registerProfileRoute(
@@ -31,7 +31,7 @@ export function registerProfileRoute(
       dpopHeaders: headerValues(request, 'dpop'),
       tokenInParameters: carriesToken(query) || (typeof body === 'object' && body !== null && carriesToken(body)),
     });
-    return isPromise(access) ? access.then((granted) => answer(request, reply, granted)) : answer(request, reply, access);
+    return andThen(access, (granted) => answer(request, reply, granted));
   };
   const options = { config: { protectedResource: true } };
   app.register(async (scope) => {

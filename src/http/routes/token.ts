@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isPromise, type MaybePromise } from '../../lib/maybe-promise.js';
+import { andThen, type MaybePromise } from '../../lib/maybe-promise.js';
 import type { TokenEndpointRequest, TokenEndpointResult } from '../../oauth/token-endpoint.js';
 import { formBodySchema, requireFormBody, type FormParams } from '../form.js';
 import { headerValues } from '../headers.js';
@@ -31,7 +31,7 @@ export function registerTokenRoute(
         dpopHeaders: headerValues(request, 'dpop'),
         address: request.ip,
       });
-      return isPromise(result) ? result.then((answer) => render(request, reply, answer)) : render(request, reply, result);
+      return andThen(result, (answer) => render(request, reply, answer));
     },
   );
 }
