@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Clock } from '../lib/clock.js';
 import { signCompactJws } from './jws.js';
 import type { SigningKeys } from './keys.js';
@@ -6,7 +6,7 @@ import type { SigningKeys } from './keys.js';
 /** OIDC Core §3.1.3.6: at_hash is the left half of the hash of the access token, with the hash of the signing alg. */
 export function halfHash(value: string, alg: string): string {
   const bits = alg === 'EdDSA' || alg === 'Ed25519' || alg.endsWith('512') ? 512 : alg.endsWith('384') ? 384 : 256;
-  const digest = createHash(`sha${bits}`).update(value, 'ascii').digest();
+  const digest = hash(`sha${bits}`, Buffer.from(value, 'ascii'), 'buffer');
   return digest.subarray(0, digest.length / 2).toString('base64url');
 }
 

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hash } from 'node:crypto';
+import { randomBuffer } from '../lib/random.js';
 
 /**
  * Refresh tokens carry the id of their family (one per grant) and a secret: 16 bytes each,
@@ -12,16 +13,11 @@ const tokenPattern = /^[A-Za-z0-9_-]{43}$/;
 
 /** The family id of a grant's refresh tokens: derived, so the code exchange and its retry find the same family. */
 export function refreshFamilyId(grantId: string): string {
-  return createHash('sha256')
-    .update('dpop-oidc refresh family\0')
-    .update(grantId)
-    .digest()
-    .subarray(0, familyIdBytes)
-    .toString('base64url');
+  return hash('sha256', `dpop-oidc refresh family\0${grantId}`, 'buffer').subarray(0, familyIdBytes).toString('base64url');
 }
 
 export function newRefreshToken(familyId: string): string {
-  return Buffer.concat([Buffer.from(familyId, 'base64url'), randomBytes(secretBytes)]).toString('base64url');
+  return Buffer.concat([Buffer.from(familyId, 'base64url'), randomBuffer(secretBytes)]).toString('base64url');
 }
 
 /** The family id a refresh token names, or undefined when it is not one of ours in its canonical form. */
@@ -39,12 +35,13 @@ export function refreshTokenFamily(token: string): string | undefined {
  * SHA-256(credential) as its hash; this is another derivation, so a store dump opens nothing.
  */
 function sealingKey(credential: string): Buffer {
-  return createHash('sha256').update('dpop-oidc successor seal\0').update(credential).digest();
+  return hash('sha256', `dpop-oidc successor seal\0${credential}`, 'buffer');
 }
 
 /** AES-256-GCM of `token` under `credential`, bound to `context` (family id and generation). */
 export function sealSuccessor(token: string, credential: string, context: string): string {
-  const iv = randomBytes(12);
+  // A fresh 96-bit IV per seal, from the CSPRNG pool (src/lib/random.ts).
+  const iv = randomBuffer(12);
   const cipher = createCipheriv('aes-256-gcm', sealingKey(credential), iv);
   cipher.setAAD(Buffer.from(context));
   const sealed = Buffer.concat([cipher.update(token, 'utf8'), cipher.final()]);
