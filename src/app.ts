@@ -194,7 +194,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   registerErrorHandler(app, { realm: issuer, dpopAlgorithms: config.dpop.algs });
   registerObservability(app, { metrics, config: config.metrics, loginRoute: pathOf(urls.login) });
-  await registerCors(app, {
+  const corsPaths = await registerCors(app, {
     paths: [urls.token, urls.profile, urls.revocation, urls.jwks, `${issuer}/.well-known/openid-configuration`]
       .map(pathOf)
       .concat(`/.well-known/oauth-authorization-server${issuerPath}`),
@@ -303,5 +303,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     };
     registerLogoutRoute(scope, { path: pathOf(urls.endSession), issuer, logout: (input) => endSession(input, logoutDeps) });
   });
+  // Once every route is in (plugins included), the CORS paths refuse their other methods through CORS.
+  await app.after();
+  corsPaths.refuseOtherMethods();
   return app;
 }

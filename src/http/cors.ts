@@ -1,5 +1,5 @@
 import cors from '@fastify/cors';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ClientConfig } from '../config/schema.js';
 
 declare module 'fastify' {
@@ -28,6 +28,18 @@ export function allowedOrigins(clients: readonly ClientConfig[]): Set<string> {
   return origins;
 }
 
+/** Methods a CORS path without them refuses with 405 through CORS (OPTIONS has its preflight route). */
+const refusedMethods = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT'];
+
+export interface CorsPaths {
+  /**
+   * Call after every route is registered: each CORS path gets a route for the methods it does not
+   * have, which hands over to the not-found handler's 405 (with Allow) after the CORS hook ran, so
+   * that a browser can read the refusal instead of a CORS failure.
+   */
+  refuseOtherMethods(): void;
+}
+
 /**
  * @fastify/cors with options fixed at start-up, switched on per route: its global origin is
  * `false`, so the 404 handler and every other route pass through its hook at once, and the CORS
@@ -39,14 +51,21 @@ export function allowedOrigins(clients: readonly ClientConfig[]): Set<string> {
 export async function registerCors(
   app: FastifyInstance,
   options: { paths: readonly string[]; origins: ReadonlySet<string> },
-): Promise<void> {
+): Promise<CorsPaths> {
   const paths = new Set(options.paths);
+  const methodsOf = new Map<string, Set<string>>();
   const routeCors = {
     origin: (origin: string | undefined, done: (error: Error | null, allow: boolean) => void) =>
       done(null, origin !== undefined && options.origins.has(origin)),
   };
   app.addHook('onRoute', (route) => {
-    if (paths.has(route.url)) route.config = { ...route.config, cors: routeCors };
+    if (!paths.has(route.url)) return;
+    if (route.config?.corsOnly !== true) {
+      const methods = methodsOf.get(route.url) ?? new Set<string>();
+      for (const method of Array.isArray(route.method) ? route.method : [route.method]) methods.add(method);
+      methodsOf.set(route.url, methods);
+    }
+    route.config = { ...route.config, cors: routeCors };
   });
   await app.register(cors, {
     hook: 'onRequest',
@@ -59,7 +78,17 @@ export async function registerCors(
   });
   // The plugin's hook answers an allowed preflight before the handler; anything else is not found
   // (a 405 with Allow from the not-found handler, which does not count these routes).
-  for (const path of paths) {
-    app.options(path, { config: { corsPreflight: true } }, (_request, reply) => reply.callNotFound());
-  }
+  const notFound = (_request: FastifyRequest, reply: FastifyReply) => reply.callNotFound();
+  for (const path of paths) app.options(path, { config: { corsOnly: true } }, notFound);
+  return {
+    refuseOtherMethods: () => {
+      for (const path of paths) {
+        const methods = methodsOf.get(path);
+        if (!methods) continue;
+        const others = refusedMethods.filter((method) => !methods.has(method));
+        if (others.length > 0)
+          app.route({ method: others, url: path, exposeHeadRoute: false, config: { corsOnly: true }, handler: notFound });
+      }
+    },
+  };
 }

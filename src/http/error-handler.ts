@@ -42,8 +42,11 @@ declare module 'fastify' {
     protectedResource?: boolean;
     /** A route a person's browser posts to: errors are answered with an HTML page. */
     htmlErrors?: boolean;
-    /** A route that only answers CORS preflights (src/http/cors.ts). */
-    corsPreflight?: boolean;
+    /**
+     * A route that exists only for CORS (src/http/cors.ts): a CORS path's preflight, or a method
+     * the path does not have, refused with 405 through CORS. Not a method of the resource.
+     */
+    corsOnly?: boolean;
   }
 }
 

@@ -20,8 +20,8 @@ export class RouteMethods {
   /** Records every route registered on `app` from now on, HEAD included where Fastify adds it. */
   listen(app: FastifyInstance): void {
     app.addHook('onRoute', (route) => {
-      // The CORS preflight routes (src/http/cors.ts) only answer preflights: not a method of the resource.
-      if (/[*:]/.test(route.url) || route.config?.corsPreflight === true) return;
+      // The CORS-only routes (src/http/cors.ts) answer preflights and refusals: not methods of the resource.
+      if (/[*:]/.test(route.url) || route.config?.corsOnly === true) return;
       const entry = this.paths.get(route.url) ?? { methods: new Set<string>(), html: true };
       for (const method of Array.isArray(route.method) ? route.method : [route.method]) entry.methods.add(method);
       entry.html &&= route.config?.htmlErrors === true;

@@ -185,6 +185,32 @@ describe('CORS for browser clients (RFC 9449 §7.1, §8; RFC 9700 §2.6)', () =>
       expectNoCors(preflightThere);
     });
 
+    it.each([
+      ['GET', '/oidc/token', 'POST'],
+      ['HEAD', '/oidc/token', 'POST'],
+      ['PUT', '/oidc/token', 'POST'],
+      ['DELETE', '/oidc/profile', 'GET, HEAD, POST'],
+      ['POST', '/oidc/jwks', 'GET, HEAD'],
+      ['PATCH', discovery, 'GET, HEAD'],
+    ] as const)('answers %s %s from a registered origin with a 405 it can read: Allow %s and CORS headers', async (method, url, allow) => {
+      const response = await t.app.inject({ method, url, headers: { origin: spaOrigin } });
+      expect(response.statusCode).toBe(405);
+      expect(response.headers.allow).toBe(allow);
+      expect(response.headers['access-control-allow-origin']).toBe(spaOrigin);
+      if (method !== 'HEAD') expect(response.json().error).toBe('invalid_request');
+    });
+
+    it('gives an unregistered origin a 405 on a CORS path without CORS headers, and a caller without Origin the same 405', async () => {
+      const evil = await t.app.inject({ method: 'GET', url: '/oidc/token', headers: { origin: evilOrigin } });
+      expect(evil.statusCode).toBe(405);
+      expect(evil.headers.allow).toBe('POST');
+      expectNoCors(evil);
+      const plain = await t.app.inject({ method: 'PUT', url: '/oidc/revoke' });
+      expect(plain.statusCode).toBe(405);
+      expect(plain.headers.allow).toBe('POST');
+      expectNoCors(plain);
+    });
+
     it('answers an OPTIONS that is no preflight on a CORS path as before: 405 with Allow naming the real methods', async () => {
       const response = await t.app.inject({ method: 'OPTIONS', url: '/oidc/token' });
       expect(response.statusCode).toBe(405);
