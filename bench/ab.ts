@@ -22,7 +22,7 @@ import { runRound } from './compare/load.js';
 import { newProofKey } from './compare/proofs.js';
 import { scenarios, type Target } from './compare/scenarios.js';
 import { environmentOf, pinSelf, productionNodeOptions, startOurs, writeBenchSigningKeys, type Server } from './compare/servers.js';
-import { median, type RoundResult } from './compare/stats.js';
+import { median, positiveIntegers, type RoundResult } from './compare/stats.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -40,12 +40,7 @@ const { values: options } = parseArgs({
     connections: { type: 'string', default: '32' },
   },
 });
-const requests = Number(options.requests);
-const rounds = Number(options.rounds);
-const connections = Number(options.connections);
-if (![requests, rounds, connections].every((value) => Number.isInteger(value) && value > 0)) {
-  throw new Error('--requests, --rounds and --connections take positive integers');
-}
+const { requests, rounds, connections } = positiveIntegers(options, ['requests', 'rounds', 'connections']);
 const scenario = scenarios.find((each) => each.name.includes(options.only));
 if (!scenario) throw new Error(`no scenario holds "${options.only}": ${scenarios.map((each) => each.name).join('; ')}`);
 

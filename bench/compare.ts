@@ -19,6 +19,7 @@ import { renderSection, replaceBetweenMarkers, type ComparisonRow, type Machine,
 import { checkEquivalence, scalingScenario, scenarios, type Scenario, type Target } from './compare/scenarios.js';
 import { deleteRedisKeys } from './compare/redis-keys.js';
 import {
+  cpuModel,
   hasTaskset,
   installPeer,
   peerVersion,
@@ -29,7 +30,7 @@ import {
   writeBenchSigningKeys,
   type Server,
 } from './compare/servers.js';
-import { summariseRounds, type RoundResult } from './compare/stats.js';
+import { positiveIntegers, summariseRounds, type RoundResult } from './compare/stats.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -43,18 +44,17 @@ const { values: options } = parseArgs({
     'no-write': { type: 'boolean', default: false },
   },
 });
-const requests = Number(options.requests);
-const rounds = Number(options.rounds);
-const connections = Number(options.connections);
-const timeCapSeconds = Number(options['time-cap']);
-if (![requests, rounds, connections, timeCapSeconds].every((value) => Number.isInteger(value) && value > 0)) {
-  throw new Error('--requests, --rounds, --connections and --time-cap take positive integers');
-}
+const {
+  requests,
+  rounds,
+  connections,
+  'time-cap': timeCapSeconds,
+} = positiveIntegers(options, ['requests', 'rounds', 'connections', 'time-cap']);
 const warmUp = Math.min(500, requests);
 const allCores = `0-${cpus().length - 1}`;
 
 const machine: Machine = {
-  cpuModel: /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown CPU',
+  cpuModel: cpuModel(),
   cores: cpus().length,
   node: process.versions.node,
   date: new Date().toISOString().slice(0, 10),

@@ -20,6 +20,7 @@ import { newProofKey } from './compare/proofs.js';
 import { replaceBetweenMarkers } from './compare/report.js';
 import { scenarios, type Target } from './compare/scenarios.js';
 import {
+  cpuModel,
   hasTaskset,
   installPeer,
   peerVersion,
@@ -30,7 +31,7 @@ import {
   writeBenchSigningKeys,
   type Server,
 } from './compare/servers.js';
-import { median, type RoundResult } from './compare/stats.js';
+import { median, positiveIntegers, type RoundResult } from './compare/stats.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -68,12 +69,7 @@ if (options['crypto-loop']) {
   process.exit(0);
 }
 
-const requests = Number(options.requests);
-const rounds = Number(options.rounds);
-const connections = Number(options.connections);
-if (![requests, rounds, connections].every((value) => Number.isInteger(value) && value > 0)) {
-  throw new Error('--requests, --rounds and --connections take positive integers');
-}
+const { requests, rounds, connections } = positiveIntegers(options, ['requests', 'rounds', 'connections']);
 const chosen = scenarios.filter((each) => each.name.startsWith('token, client_credentials'));
 
 installPeer();
@@ -141,9 +137,8 @@ try {
   const crypto = JSON.parse(loop.stdout) as { signMicros: number; verifyMicros: number };
 
   const targetsByScenario: Record<string, number> = { 'token, client_credentials, DPoP': 4, 'token, client_credentials, Bearer': 3 };
-  const cpuModel = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown CPU';
   const lines = [
-    `Run of \`node --import tsx bench/floor.ts\` on ${new Date().toISOString().slice(0, 10)}: ${cpuModel}, ${cpus().length} cores, Node ${process.versions.node}, ` +
+    `Run of \`node --import tsx bench/floor.ts\` on ${new Date().toISOString().slice(0, 10)}: ${cpuModel()}, ${cpus().length} cores, Node ${process.versions.node}, ` +
       `${hasTaskset ? 'servers on core 0, load on core 1' : 'not pinned'}; ${rounds} interleaved rounds of ${requests} requests, ${connections} connections; ` +
       `median server CPU µs per request. node-oidc-provider ${peerVersion()}. In a loop on core 0: one ES256 signature ${crypto.signMicros.toFixed(0)} µs, ` +
       `one verification ${crypto.verifyMicros.toFixed(0)} µs (node:crypto).`,

@@ -113,3 +113,15 @@ export function summariseRounds(rounds: readonly RoundResult[]): ScenarioSummary
     errorKinds,
   };
 }
+
+/**
+ * Each named option as a positive integer; throws naming the options when one is not
+ * (--requests, --rounds, ... of the benchmark scripts).
+ */
+export function positiveIntegers<K extends string>(options: Record<K, string>, names: readonly K[]): Record<K, number> {
+  const values = Object.fromEntries(names.map((name) => [name, Number(options[name])])) as Record<K, number>;
+  if (!names.every((name) => Number.isInteger(values[name]) && values[name] > 0)) {
+    throw new Error(`${names.map((name) => `--${name}`).join(', ')} take positive integers`);
+  }
+  return values;
+}

@@ -17,6 +17,7 @@ import {
   median,
   parseProcStat,
   percentile,
+  positiveIntegers,
   summariseRound,
   summariseRounds,
   type RoundResult,
@@ -169,6 +170,21 @@ describe('the Markdown of docs/performance.md', () => {
   it('appends the markers to a page that has none, and refuses markers out of order', () => {
     expect(replaceBetweenMarkers('# Performance\n', 'table')).toBe(`# Performance\n\n${startMarker}\ntable\n${endMarker}\n`);
     expect(() => replaceBetweenMarkers(`${endMarker}\n${startMarker}`, 'table')).toThrow(/in that order/);
+  });
+
+  it('keeps a section of its own between other markers (bench/floor.ts), leaving the compare section alone', () => {
+    const floor = { start: '<!-- floor:start -->', end: '<!-- floor:end -->' };
+    const page = `${startMarker}\ncompare\n${endMarker}\n\n${floor.start}\nold\n${floor.end}\n`;
+    expect(replaceBetweenMarkers(page, 'new', floor)).toBe(`${startMarker}\ncompare\n${endMarker}\n\n${floor.start}\nnew\n${floor.end}\n`);
+  });
+
+  it('reads counts and rounds as positive integers, naming the options when one is not', () => {
+    expect(positiveIntegers({ requests: '3000', rounds: '5' }, ['requests', 'rounds'])).toEqual({ requests: 3000, rounds: 5 });
+    for (const bad of ['0', '-1', '2.5', 'many', '']) {
+      expect(() => positiveIntegers({ requests: bad, rounds: '5' }, ['requests', 'rounds'])).toThrow(
+        '--requests, --rounds take positive integers',
+      );
+    }
   });
 });
 
