@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { signIn } from './compare/codes.js';
 import { Connections, CookieJar } from './compare/http.js';
-import { runRound } from './compare/load.js';
+import { interleavedRounds } from './compare/interleave.js';
 import { newProofKey } from './compare/proofs.js';
 import { scenarios, type Target } from './compare/scenarios.js';
 import { environmentOf, pinSelf, productionNodeOptions, startOurs, writeBenchSigningKeys, type Server } from './compare/servers.js';
@@ -70,25 +70,18 @@ try {
     });
   }
   const key = newProofKey();
-  for (const each of targets) {
-    await runRound(each.target.connections, await scenario.prepare(each.target, key, Math.min(2000, requests)), {
-      connections,
-      timeCapMs: 60_000,
-      pids: each.target.server.pids,
-    });
-  }
   console.log(`${scenario.name}: ${rounds} rounds of ${requests} requests, ${connections} connections, interleaved`);
-  for (let round = 1; round <= rounds; round++) {
-    // The order alternates too, so that neither build always runs right after the other's warm caches.
-    for (const each of round % 2 ? targets : [...targets].reverse()) {
-      const calls = await scenario.prepare(each.target, key, requests);
-      const result = await runRound(each.target.connections, calls, { connections, timeCapMs: 60_000, pids: each.target.server.pids });
-      each.results.push(result);
+  const results = await interleavedRounds(
+    targets.map((each) => each.target),
+    scenario,
+    key,
+    { rounds, requests, warmUp: Math.min(2000, requests), connections, timeCapMs: 60_000 },
+    (index, round, result) =>
       console.log(
-        `  round ${round} ${each.label.slice(0, 1)}  CPU ${result.cpuMicrosPerRequest.toFixed(0).padStart(4)} µs/req  p99 ${result.p99Ms.toFixed(1)} ms  errors ${result.errors}`,
-      );
-    }
-  }
+        `  round ${round} ${targets[index]!.label.slice(0, 1)}  CPU ${result.cpuMicrosPerRequest.toFixed(0).padStart(4)} µs/req  p99 ${result.p99Ms.toFixed(1)} ms  errors ${result.errors}`,
+      ),
+  );
+  for (const [index, each] of targets.entries()) each.results.push(...results[index]!);
   const medians = targets.map((each) => median(each.results.map((result) => result.cpuMicrosPerRequest)));
   for (const [index, each] of targets.entries()) {
     const errors = each.results.reduce((sum, result) => sum + result.errors, 0);

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { Connections, CookieJar } from './compare/http.js';
-import { runRound } from './compare/load.js';
+import { interleavedRounds } from './compare/interleave.js';
 import { newProofKey } from './compare/proofs.js';
 import { replaceBetweenMarkers } from './compare/report.js';
 import { scenarios, type Target } from './compare/scenarios.js';
@@ -31,7 +31,7 @@ import {
   writeBenchSigningKeys,
   type Server,
 } from './compare/servers.js';
-import { median, positiveIntegers, type RoundResult } from './compare/stats.js';
+import { median, positiveIntegers } from './compare/stats.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -93,31 +93,17 @@ try {
   const key = newProofKey();
   const rows: { scenario: string; cpu: number[]; p99: number[]; errors: number[] }[] = [];
   for (const scenario of chosen) {
-    for (const each of targets) {
-      await runRound(each.connections, await scenario.prepare(each, key, Math.min(1000, requests)), {
-        connections,
-        timeCapMs: 45_000,
-        pids: each.server.pids,
-      });
-    }
-    const results: RoundResult[][] = targets.map(() => []);
     console.log(`${scenario.name}: ${rounds} rounds of ${requests} requests, ${connections} connections`);
-    for (let round = 0; round < rounds; round++) {
-      // The order turns each round, so that no server always follows the same one.
-      for (let step = 0; step < targets.length; step++) {
-        const index = (round + step) % targets.length;
-        const each = targets[index]!;
-        const result = await runRound(each.connections, await scenario.prepare(each, key, requests), {
-          connections,
-          timeCapMs: 45_000,
-          pids: each.server.pids,
-        });
-        results[index]!.push(result);
+    const results = await interleavedRounds(
+      targets,
+      scenario,
+      key,
+      { rounds, requests, warmUp: Math.min(1000, requests), connections, timeCapMs: 45_000 },
+      (index, round, result) =>
         console.log(
-          `  round ${round + 1} ${each.server.name.padEnd(20)} CPU ${result.cpuMicrosPerRequest.toFixed(0).padStart(5)} µs/req  p99 ${result.p99Ms.toFixed(1)} ms  errors ${result.errors}`,
-        );
-      }
-    }
+          `  round ${round} ${targets[index]!.server.name.padEnd(20)} CPU ${result.cpuMicrosPerRequest.toFixed(0).padStart(5)} µs/req  p99 ${result.p99Ms.toFixed(1)} ms  errors ${result.errors}`,
+        ),
+    );
     rows.push({
       scenario: scenario.name,
       cpu: results.map((each) => median(each.map((result) => result.cpuMicrosPerRequest))),

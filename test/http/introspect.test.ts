@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth, form, issuer, makeTestApp, resourceServer, serviceClient, type TestApp } from '../helpers/app.js';
+import { revokeRequest } from '../helpers/endpoints.js';
 import { lastReason } from '../helpers/protocol.js';
 
 describe('POST /oidc/introspect (RFC 7662)', () => {
@@ -75,12 +76,7 @@ describe('POST /oidc/introspect (RFC 7662)', () => {
     const token = issued.json().access_token as string;
     expect((await introspect(`token=${token}`)).json()).toMatchObject({ active: true });
     expect((await introspect(`token=${token}`)).json()).toMatchObject({ active: true });
-    const revoked = await t.app.inject({
-      method: 'POST',
-      url: '/oidc/revoke',
-      headers: { ...form, authorization: basicAuth(serviceClient.id, serviceClient.secret) },
-      payload: `token=${token}`,
-    });
+    const revoked = await revokeRequest(t, { token }, { authorization: basicAuth(serviceClient.id, serviceClient.secret) });
     expect(revoked.statusCode).toBe(200);
     const response = await introspect(`token=${token}`);
     expect(response.statusCode).toBe(200);

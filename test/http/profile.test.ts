@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth, form, issuer, makeTestApp, serviceClient, type TestApp } from '../helpers/app.js';
 import { makeProof, makeProofKey, type ProofKey } from '../helpers/dpop.js';
+import { revokeRequest } from '../helpers/endpoints.js';
 import { lastReason } from '../helpers/protocol.js';
 
 const profileUrl = `${issuer}/profile`;
@@ -192,12 +193,7 @@ describe('GET and POST /oidc/profile (RFC 9449 §7, RFC 6750)', () => {
     const token = await getToken(false);
     const before = await profile({ authorization: `Bearer ${token}` });
     expect(before.statusCode).toBe(200);
-    const revoked = await t.app.inject({
-      method: 'POST',
-      url: '/oidc/revoke',
-      headers: { ...form, authorization: basicAuth(serviceClient.id, serviceClient.secret) },
-      payload: `token=${token}`,
-    });
+    const revoked = await revokeRequest(t, { token }, { authorization: basicAuth(serviceClient.id, serviceClient.secret) });
     expect(revoked.statusCode).toBe(200);
     const after = await profile({ authorization: `Bearer ${token}` });
     expect(after.statusCode).toBe(401);
